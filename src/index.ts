@@ -1,0 +1,15 @@
+// The library entry point: `import {Broker} from 'mqttkit'`.
+export {HookError, defaultHooks} from './broker/hooks.js'
+export type {AuthExchange, AuthStep, ClientInfo, Hooks, Transport} from './broker/hooks.js'
+export type {
+  InflightRecord,
+  MessageProperties,
+  QueuedRecord,
+  SessionRecord,
+  Store,
+  StoreSnapshot,
+  StoredMessage,
+  SubscriptionRecord,
+  WillRecord,
+} from './broker/store/store.js'
+export type {ConnectionMeta, ListenerSpec, RunningListener, TlsOptions} from './broker/transport/index.js'
