@@ -12,4 +12,5 @@ export type {
   SubscriptionRecord,
   WillRecord,
 } from './broker/store/store.js'
+export {MemoryStore} from './broker/store/memory.js'
 export type {ConnectionMeta, ListenerSpec, RunningListener, TlsOptions} from './broker/transport/index.js'
