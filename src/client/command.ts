@@ -1,0 +1,43 @@
+/**
+ * The base of the client commands (pub, sub, bench, doctor): one-line errors and the exit codes of errors.ts,
+ * for failures of our own and for oclif's flag-parsing failures alike (oclif would exit 2 and print a wrapped
+ * block; scripts get exit 1 for any usage mistake instead).
+ */
+import {Command} from '@oclif/core'
+import {chalkStderr} from 'chalk'
+import {ClientError, ExitCode} from './errors.js'
+
+interface OclifError extends Error {
+  code?: string
+  oclif?: {exit?: number}
+  parse?: unknown
+}
+
+/** The message and exit code a failure ends the command with. */
+export function client__failure(err: unknown): {message: string; exitCode: number} {
+  if (err instanceof ClientError) return {message: err.message, exitCode: err.exitCode}
+  const e = err as OclifError
+  // Flag parsing and validation errors: keep the sentences, drop oclif's "See more help" line breaks.
+  const message = String(e?.message ?? err)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ')
+  return {message, exitCode: e?.parse !== undefined || e?.oclif !== undefined ? ExitCode.usage : ExitCode.network}
+}
+
+export abstract class ClientCommand extends Command {
+  static override enableJsonFlag = true
+
+  protected override async catch(err: Error & {code?: string}): Promise<unknown> {
+    // `this.exit()` inside run() arrives here as oclif's ExitError: let it through untouched.
+    if (err.code === 'EEXIT') throw err
+    const {message, exitCode} = client__failure(err)
+    if (this.jsonEnabled()) {
+      this.logJson({error: {message, exitCode}})
+    } else {
+      process.stderr.write(`${chalkStderr.red('Error:')} ${message}\n`)
+    }
+    return this.exit(exitCode)
+  }
+}
