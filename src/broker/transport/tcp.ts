@@ -1,4 +1,5 @@
 import net from 'node:net'
+import {server__address, server__bind, server__close} from './server.js'
 import type {ConnectionHandler, ListenerSpec, RunningListener} from './types.js'
 
 type TcpSpec = Extract<ListenerSpec, {type: 'tcp'}>
@@ -9,20 +10,6 @@ export async function tcp__listen(spec: TcpSpec, onConnection: ConnectionHandler
     socket.setNoDelay(true)
     onConnection(socket, {transport: 'tcp', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort})
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(spec.port, spec.host ?? '0.0.0.0', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const bound = server.address() as net.AddressInfo
-  return {
-    spec,
-    address: {host: bound.address, port: bound.port},
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-      }),
-  }
+  await server__bind(server, spec.port, spec.host)
+  return {spec, address: server__address(server), close: () => server__close(server)}
 }

@@ -10,7 +10,14 @@ export interface ConnectionMeta {
   transport: Transport
   remoteAddress: string
   remotePort?: number
+  /** The client certificate, present only when the listener required one and it verified against the CA. */
   certificate?: PeerCertificate
+  /**
+   * The verified client certificate's subject CN, set only when the listener has `useCertificateCnAsUsername`.
+   * The CONNECT handler uses it as the client's username in place of the one in CONNECT (the password is still
+   * given to the `authenticate` hook), so that ACLs written per user apply to certificate holders.
+   */
+  certificateUsername?: string
 }
 
 export type ConnectionHandler = (stream: Duplex, meta: ConnectionMeta) => void
@@ -20,15 +27,28 @@ export interface TlsOptions {
   cert: string
   key: string
   ca?: string
-  /** Mutual TLS: ask for and verify a client certificate. */
+  /** Mutual TLS: ask for and verify a client certificate; connections without a valid one fail the handshake. */
   requireCertificate?: boolean
+  /** With `requireCertificate`: the certificate's subject CN becomes the client's username (see ConnectionMeta). */
+  useCertificateCnAsUsername?: boolean
+}
+
+export interface WebSocketOptions {
+  /** The HTTP path MQTT is served on (default `/mqtt`); `/` is always accepted as well. */
+  path?: string
+  /** Largest WebSocket message accepted, in bytes (default 1 MiB); a larger one closes the connection (1009). */
+  maxFrameSize?: number
+  /** Negotiate per-message deflate (default off: MQTT payloads are small and compression costs CPU per message). */
+  perMessageDeflate?: boolean
+  /** Serve the JSON gateway to clients that ask for no subprotocol (default on). */
+  jsonGateway?: boolean
 }
 
 export type ListenerSpec =
   | {type: 'tcp'; host?: string; port: number}
   | ({type: 'tls'; host?: string; port: number} & TlsOptions)
-  | {type: 'ws'; host?: string; port: number; path?: string}
-  | ({type: 'wss'; host?: string; port: number; path?: string} & TlsOptions)
+  | ({type: 'ws'; host?: string; port: number} & WebSocketOptions)
+  | ({type: 'wss'; host?: string; port: number} & WebSocketOptions & TlsOptions)
 
 export interface RunningListener {
   readonly spec: ListenerSpec
