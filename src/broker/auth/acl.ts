@@ -16,9 +16,9 @@
  * subset of a read rule) and no deny rule covers the whole filter; messages that reach it anyway are filtered one
  * by one at delivery (`canRead`), which is also how retained messages are filtered.
  *
- * `%u`/`%c` are not substituted when the user name or client id contains `/`, `+` or `#` (a client could
- * otherwise reach another client's subtree): such a client gets nothing from those rules, and deny rules that use
- * them refuse everything to it (fail closed).
+ * Patterns using `%u` do not apply to clients without a user name. `%u`/`%c` are not substituted when the user
+ * name or client id contains `/`, `+` or `#` (a client could otherwise reach another client's subtree): such a
+ * client gets nothing from those rules, and deny rules that use them refuse everything to it (fail closed).
  */
 import {readFile} from 'node:fs/promises'
 
@@ -102,10 +102,13 @@ function acl__unshare(filter: string): string {
 
 const UNSAFE_SUBSTITUTION = /[/+#]/
 
-function acl__compile(rule: AclRule, username: string | undefined, clientId: string): CompiledRule {
+/** A rule with its placeholders substituted for one client; undefined when it does not concern that client. */
+function acl__compile(rule: AclRule, username: string | undefined, clientId: string): CompiledRule | undefined {
   let filter = rule.filter
   if (filter.includes('%u')) {
-    if (username === undefined || UNSAFE_SUBSTITUTION.test(username)) return {access: rule.access, levels: null}
+    // A client without a user name has no %u: the rule is not about it.
+    if (username === undefined) return undefined
+    if (UNSAFE_SUBSTITUTION.test(username)) return {access: rule.access, levels: null}
     filter = filter.replaceAll('%u', username)
   }
   if (filter.includes('%c')) {
@@ -206,7 +209,12 @@ export class Acl {
   /** The rules that apply to one connection: its user's (or the anonymous) rules, then every pattern. */
   forClient(username: string | undefined, clientId: string): ClientAcl {
     const own = username === undefined ? this.anonymous : (this.users.get(username) ?? [])
-    return new ClientAcl([...own, ...this.patterns].map((rule) => acl__compile(rule, username, clientId)))
+    const rules: CompiledRule[] = []
+    for (const rule of [...own, ...this.patterns]) {
+      const compiled = acl__compile(rule, username, clientId)
+      if (compiled) rules.push(compiled)
+    }
+    return new ClientAcl(rules)
   }
 }
 
