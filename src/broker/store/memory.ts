@@ -4,6 +4,7 @@
  * handing one MemoryStore to two Broker instances in turn.
  */
 import {copy__inflight, copy__message, copy__queued, copy__session} from './copy.js'
+import {StoreError} from './errors.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
 
 /** The key of an inflight record inside one client's map. */
@@ -19,14 +20,25 @@ export class MemoryStore implements Store {
   private readonly queues = new Map<string, Map<number, QueuedRecord>>()
   private readonly inflight = new Map<string, Map<string, InflightRecord>>()
   private closed = false
+  /** When close() was called: sessions still marked connected then come back disconnected at that moment. */
+  private closedAt?: number
 
   async open(): Promise<StoreSnapshot> {
     this.closed = false
+    const now = Date.now()
+    const expired = (message: StoredMessage) => message.expiresAt !== undefined && message.expiresAt <= now
+    for (const [topic, message] of this.retained) if (expired(message)) this.retained.delete(topic)
+
     const queued: QueuedRecord[] = []
-    for (const queue of this.queues.values()) {
+    for (const [clientId, queue] of this.queues) {
       // Map order is insertion order; the contract wants seq order, and a caller may enqueue out of order.
       const records = [...queue.values()].sort((a, b) => a.seq - b.seq)
-      for (const record of records) queued.push(copy__queued(record))
+      for (const record of records) {
+        if (expired(record.message)) queue.delete(record.seq)
+        else queued.push(copy__queued(record))
+      }
+
+      if (queue.size === 0) this.queues.delete(clientId)
     }
 
     const inflight: InflightRecord[] = []
@@ -36,7 +48,11 @@ export class MemoryStore implements Store {
 
     return {
       retained: [...this.retained.values()].map(copy__message),
-      sessions: [...this.sessions.values()].map(copy__session),
+      sessions: [...this.sessions.values()].map((record) => {
+        const session = copy__session(record)
+        if (session.disconnectedAt === null) session.disconnectedAt = this.closedAt ?? now
+        return session
+      }),
       queued,
       inflight,
     }
@@ -44,6 +60,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true
+    this.closedAt = Date.now()
   }
 
   setRetained(message: StoredMessage): void {
@@ -111,6 +128,6 @@ export class MemoryStore implements Store {
    * applying it. Before the first `open()` mutations are accepted: the Maps already exist.
    */
   private assertOpen(): void {
-    if (this.closed) throw new Error('memory store: mutation after close()')
+    if (this.closed) throw new StoreError('closed', 'memory store: mutation after close(); the write would be lost')
   }
 }

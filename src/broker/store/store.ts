@@ -84,7 +84,13 @@ export interface StoreSnapshot {
 export interface Store {
   /** Short name for banners and logs, e.g. `memory` or `sqlite:/var/lib/mqttkit/mqttkit.db`. */
   readonly name: string
-  /** Opens (creating or migrating as needed) and returns what was stored; rejects with a clear message on a bad file. */
+  /**
+   * Opens (creating or migrating as needed) and returns what was stored; rejects with a clear message on a bad file
+   * (a `StoreError` from ./errors.ts for the built-in stores). Retained and queued messages whose `expiresAt` has
+   * passed are purged, not returned. A session stored with `disconnectedAt: null` (the broker stopped or died while
+   * it was connected) comes back with `disconnectedAt` set to the last moment the store knew the broker was alive,
+   * so session expiry keeps counting across a restart.
+   */
   open(): Promise<StoreSnapshot>
   /** Commits what is buffered and releases the store. */
   close(): Promise<void>
@@ -100,6 +106,16 @@ export interface Store {
   setInflight(record: InflightRecord): void
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void
 
-  /** Resolves when every mutation recorded before this call is durable. */
+  /**
+   * Resolves when every mutation recorded before this call is durable. Rejects if they could not be written (disk
+   * full, I/O error): the broker must then not acknowledge the messages concerned. The store keeps them pending
+   * and retries; it never drops them silently.
+   */
   flush(): Promise<void>
+
+  /**
+   * Optional: set by the broker to hear about background write failures (a failed group commit nobody was
+   * waiting for). Stores that never fail in the background may ignore it.
+   */
+  onError?: (error: Error) => void
 }
