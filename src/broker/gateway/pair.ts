@@ -20,7 +20,13 @@ class PairSide extends Duplex {
     resume()
   }
 
+  // Delivery is deferred to the next tick, as a socket's would be: a synchronous push would run the reader's
+  // parser inside the writer's own packet handler (re-entrancy that real sockets never cause and parsers break on).
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    process.nextTick(() => this.deliver(chunk, callback))
+  }
+
+  private deliver(chunk: Buffer, callback: (error?: Error | null) => void): void {
     if (this.other.destroyed) {
       callback(new Error('the other side of the stream is closed'))
       return
@@ -30,8 +36,10 @@ class PairSide extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.other.destroyed) this.other.push(null)
-    callback()
+    process.nextTick(() => {
+      if (!this.other.destroyed) this.other.push(null)
+      callback()
+    })
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
