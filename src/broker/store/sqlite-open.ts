@@ -24,7 +24,7 @@ import {
   codec__session,
   type MessageRow,
 } from './sqlite-codec.js'
-import {schema__migrate} from './sqlite-schema.js'
+import {schema__checkOwner, schema__migrate} from './sqlite-schema.js'
 import type {StoreSnapshot} from './store.js'
 
 export interface OpenSettings {
@@ -53,6 +53,12 @@ function open__checkPath(file: string): void {
     }
   } catch (error) {
     if (error instanceof StoreError) throw error
+    if (errno(error) === 'ENOTDIR') {
+      throw new StoreError('not-a-file', `The store path ${file} goes through a regular file, not a directory`, file, {
+        cause: error,
+      })
+    }
+
     if (errno(error) !== 'ENOENT') throw storeError__fromSqlite(error, file, 'stat')
   }
 
@@ -93,6 +99,19 @@ function open__checkPath(file: string): void {
   }
 }
 
+function open__verify(db: BetterSqlite3.Database, file: string): void {
+  const rows = db.pragma('quick_check(5)') as Array<{quick_check: string}>
+  if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
+    const problems = rows.map((r) => r.quick_check).join('; ')
+    throw new StoreError(
+      'corrupt',
+      `The store file ${file} is damaged (${problems}). mqttkit refuses to start rather than lose its ` +
+        'contents: restore a backup, or move the file away to start with an empty store',
+      file,
+    )
+  }
+}
+
 /** Opens, verifies and migrates the file; the caller owns the returned connection. */
 export function open__database(file: string, settings: OpenSettings): BetterSqlite3.Database {
   open__checkPath(file)
@@ -101,25 +120,15 @@ export function open__database(file: string, settings: OpenSettings): BetterSqli
     // A short busy timeout: a lock held by another broker will not go away by waiting.
     db = new Database(file, {timeout: 200})
     db.pragma('locking_mode = EXCLUSIVE')
+    // Read-only checks first: a file that is not ours, or is damaged, must not be changed at all.
+    schema__checkOwner(db, file)
+    if (settings.verify) open__verify(db, file)
     const mode = db.pragma('journal_mode = WAL', {simple: true})
     if (mode !== 'wal') throw new StoreError('io', `${file}: cannot switch to write-ahead logging (got ${String(mode)})`, file)
     db.pragma(`synchronous = ${settings.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     if (settings.maxBytes !== undefined) {
       const pageSize = db.pragma('page_size', {simple: true}) as number
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(settings.maxBytes / pageSize))}`)
-    }
-
-    if (settings.verify) {
-      const rows = db.pragma('quick_check(5)') as Array<{quick_check: string}>
-      if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
-        const problems = rows.map((r) => r.quick_check).join('; ')
-        throw new StoreError(
-          'corrupt',
-          `The store file ${file} is damaged (${problems}). mqttkit refuses to start rather than lose its ` +
-            'contents: restore a backup, or move the file away to start with an empty store',
-          file,
-        )
-      }
     }
 
     schema__migrate(db, file)

@@ -60,10 +60,10 @@ function schema__currentVersion(db: BetterSqlite3.Database): number {
 }
 
 /**
- * Checks that the file is ours and brings its schema up to date. Returns the version found before migrating
- * (0 for a new file). Throws StoreError for a foreign or newer file.
+ * Refuses an SQLite file that another program created. Runs before anything writes to the file (even switching
+ * it to WAL changes its header), so a wrong --store path leaves someone else's database untouched.
  */
-export function schema__migrate(db: BetterSqlite3.Database, path: string): number {
+export function schema__checkOwner(db: BetterSqlite3.Database, path: string): void {
   const appId = db.pragma('application_id', {simple: true}) as number
   if (appId !== APPLICATION_ID && schema__tableCount(db) > 0) {
     throw new StoreError(
@@ -73,7 +73,13 @@ export function schema__migrate(db: BetterSqlite3.Database, path: string): numbe
       path,
     )
   }
+}
 
+/**
+ * Checks that the file is ours and brings its schema up to date. Returns the version found before migrating
+ * (0 for a new file). Throws StoreError for a newer file; call schema__checkOwner first.
+ */
+export function schema__migrate(db: BetterSqlite3.Database, path: string): number {
   const found = schema__currentVersion(db)
   if (found > SCHEMA_VERSION) {
     throw new StoreError(
