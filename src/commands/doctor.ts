@@ -1,0 +1,104 @@
+import {Flags} from '@oclif/core'
+import chalk from 'chalk'
+import ora from 'ora'
+
+import {ClientCommand} from '../client/command.js'
+import {connectionFlags, type ConnectionFlagValues} from '../client/flags.js'
+import {client__mqttOptions, client__settingsFromFlags} from '../client/options.js'
+import {checks__select} from '../doctor/checks/index.js'
+import {DEFAULT_PORTS} from '../doctor/checks/ports.js'
+import {report__render} from '../doctor/report.js'
+import {doctor__exitCode, doctor__run} from '../doctor/runner.js'
+import type {DoctorOptions, DoctorPlatform, DoctorReport, DoctorTarget} from '../doctor/types.js'
+
+// Giving any of these means "test this broker"; without them doctor looks at the machine only.
+const TARGET_FLAGS = ['url', 'host', 'username', 'password', 'tls', 'cafile', 'cert'] as const
+
+export default class Doctor extends ClientCommand {
+  static override summary = 'Find out why MQTT does not work on this machine, and how to fix it'
+  static override description = `Checks the MQTT ports (who holds them, what answers there), background mosquitto services, Docker containers, Node.js and the open-file limit; given --url or --host it also tests that broker step by step: DNS, TCP, TLS certificate, CONNECT with your credentials, publish/subscribe round trips at QoS 0/1/2, retained messages and MQTT 5 capabilities.
+
+Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --port 1884',
+    '<%= config.bin %> <%= command.id %> -h broker.local -u alice -P secret',
+    '<%= config.bin %> <%= command.id %> --url mqtts://broker.example.com:8883 --cafile ca.crt',
+    '<%= config.bin %> <%= command.id %> --json --strict',
+  ]
+
+  static override flags = {
+    ...connectionFlags,
+    // Doctor's -p is repeatable: every port named is inspected locally; the first is also the broker's port.
+    port: Flags.integer({
+      char: 'p',
+      description: 'a port to inspect besides 1883/8883/8083/8084/8000 (repeatable); the first is also the port of the broker under test',
+      min: 1,
+      max: 65_535,
+      multiple: true,
+      helpGroup: 'CONNECTION',
+    }),
+    'default-ports': Flags.boolean({
+      allowNo: true,
+      default: true,
+      description: 'inspect the well-known MQTT ports; --no-default-ports inspects only --port ones',
+    }),
+    local: Flags.boolean({allowNo: true, default: true, description: 'check this machine (ports, services, Docker, limits); --no-local tests only the broker'}),
+    check: Flags.string({description: 'run only checks whose id starts with this (repeatable): node, ports, mosquitto, docker, file-limit, websocket, target…', multiple: true}),
+    connections: Flags.integer({description: 'connections you expect a broker here to serve (compared with the open-file limit)', default: 1000, min: 1}),
+    timeout: Flags.integer({description: 'seconds to wait for each network step', default: 5, min: 1}),
+    'test-topic': Flags.string({description: 'topic prefix for the round-trip tests (for brokers whose ACLs allow only some topics)', default: 'mqttkit/doctor'}),
+    strict: Flags.boolean({description: 'exit 1 when there are warnings (and no failures)'}),
+  }
+
+  async run(): Promise<DoctorReport> {
+    const {flags} = await this.parse(Doctor)
+    const ports = flags.port ?? []
+    const conn: ConnectionFlagValues = {...flags, port: ports[0]}
+    const wantsTarget = TARGET_FLAGS.some((f) => flags[f] !== undefined && flags[f] !== false)
+    let target: DoctorTarget | undefined
+    if (wantsTarget) {
+      const settings = client__settingsFromFlags(conn, 'doctor')
+      target = {...settings.target, clientOptions: client__mqttOptions(settings), protocolVersionGiven: settings.protocolVersionGiven}
+    }
+    const options: DoctorOptions = {
+      platform: platformOf(process.platform),
+      ports: [...new Set([...(flags['default-ports'] ? DEFAULT_PORTS : []), ...ports])],
+      extraPorts: ports.filter((p) => !DEFAULT_PORTS.includes(p)),
+      target,
+      expectedConnections: flags.connections,
+      timeoutMs: flags.timeout * 1000,
+      local: flags.local,
+      testTopic: flags['test-topic'],
+    }
+
+    const json = this.jsonEnabled()
+    // The spinner goes to stderr and only on a terminal: piped output and --json stay clean.
+    const spinner = ora({text: 'checking…', stream: process.stderr, isSilent: json || !process.stderr.isTTY})
+    spinner.start()
+    const running = new Set<string>()
+    const report = await doctor__run(checks__select(flags.check), options, {
+      onStart(check) {
+        running.add(check.title)
+        spinner.text = `checking ${[...running].join(', ')}…`
+      },
+      onResult(check) {
+        running.delete(check.title)
+        if (running.size > 0) spinner.text = `checking ${[...running].join(', ')}…`
+      },
+    })
+    spinner.stop()
+
+    if (!json) this.log(report__render(report))
+    const code = doctor__exitCode(report, flags.strict)
+    // process.exitCode (not this.exit) so oclif still prints the --json document and flushes output first.
+    process.exitCode = code
+    if (!json && code === 0 && report.summary.warn > 0) this.log(chalk.dim('warnings do not change the exit code without --strict'))
+    return report
+  }
+}
+
+function platformOf(p: NodeJS.Platform): DoctorPlatform {
+  return p === 'linux' || p === 'darwin' || p === 'win32' ? p : 'other'
+}

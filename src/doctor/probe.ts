@@ -1,0 +1,79 @@
+// Finds out what answers on a port: sends an MQTT CONNECT, and when a CONNACK comes back subscribes to
+// `$SYS/broker/version` (published, retained, by mosquitto and by mqttkit) to name the broker.
+import type {IClientOptions} from 'mqtt'
+
+import {mqtt__connect, mqtt__end, mqtt__nextMessage, mqtt__subscribe} from './mqtt.js'
+import {reason__connack} from './reasons.js'
+
+export type ProbeScheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
+
+export interface ProbeResult {
+  /** True when a CONNACK (accepting or refusing) came back: an MQTT broker listens here. */
+  mqtt: boolean
+  protocolVersion?: 4 | 5
+  /** Non-zero when the broker refused the anonymous probe. */
+  reasonCode?: number
+  broker?: 'mosquitto' | 'mqttkit' | 'other'
+  /** The `$SYS/broker/version` text, e.g. "mosquitto version 2.0.21". */
+  version?: string
+  /** Why no CONNACK came back (ECONNREFUSED, timeout, not MQTT…). */
+  error?: string
+  /** MQTT 5 CONNACK properties, when the broker accepted MQTT 5. */
+  properties?: Record<string, unknown>
+}
+
+/** The well-known scheme for each default port; extras are plain MQTT. */
+export function probe__schemeFor(port: number): ProbeScheme {
+  if (port === 8883) return 'mqtts'
+  if (port === 8083 || port === 8000 || port === 8080) return 'ws'
+  if (port === 8084 || port === 8081) return 'wss'
+  return 'mqtt'
+}
+
+export function probe__name(version: string | undefined): ProbeResult['broker'] {
+  if (!version) return undefined
+  const v = version.toLowerCase()
+  if (v.includes('mosquitto')) return 'mosquitto'
+  if (v.includes('mqttkit')) return 'mqttkit'
+  return 'other'
+}
+
+export async function probe__port(host: string, port: number, scheme: ProbeScheme, timeoutMs: number): Promise<ProbeResult> {
+  const base: IClientOptions = {
+    protocol: scheme,
+    host,
+    port,
+    path: scheme === 'ws' || scheme === 'wss' ? '/mqtt' : undefined,
+    // Identifying, not trusting: a self-signed test broker must still be named.
+    rejectUnauthorized: false,
+  }
+  let out = await mqtt__connect({...base, protocolVersion: 5}, timeoutMs)
+  let version: 4 | 5 = 5
+  // A 3.1.1-only broker answers an MQTT 5 CONNECT with "unacceptable protocol version" (1 / 0x84) or hangs up.
+  if (out.reasonCode === 1 || out.reasonCode === 0x84 || out.error?.code === 'CLOSED') {
+    const v4 = await mqtt__connect({...base, protocolVersion: 4}, timeoutMs)
+    if (v4.client || v4.reasonCode !== undefined) {
+      out = v4
+      version = 4
+    }
+  }
+  if (!out.client) {
+    if (out.reasonCode !== undefined) {
+      return {mqtt: true, protocolVersion: version, reasonCode: out.reasonCode, error: reason__connack(out.reasonCode, version).name}
+    }
+    const code = out.error?.code
+    const error = code === 'CONNACK_TIMEOUT' || code === 'CLOSED' ? 'does not answer MQTT' : String(code ?? out.error?.message ?? 'no answer')
+    return {mqtt: false, error}
+  }
+  const client = out.client
+  const properties = (out.connack?.properties ?? {}) as Record<string, unknown>
+  try {
+    const waiting = mqtt__nextMessage(client, '$SYS/broker/version', Math.min(timeoutMs, 1500))
+    const sub = await mqtt__subscribe(client, {'$SYS/broker/version': {qos: 0}}, timeoutMs)
+    const message = sub.error ? undefined : await waiting
+    const text = message?.payload.toString('utf8')
+    return {mqtt: true, protocolVersion: version, broker: probe__name(text) ?? 'other', version: text, properties}
+  } finally {
+    await mqtt__end(client)
+  }
+}
