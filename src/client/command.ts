@@ -19,6 +19,7 @@ export function client__failure(err: unknown): {message: string; exitCode: numbe
   const e = err as OclifError
   // Flag parsing and validation errors: keep the sentences, drop oclif's "See more help" line breaks.
   const message = String(e?.message ?? err)
+    .replace(/\s*See more help with --help\s*$/, ' (see --help)')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '')
@@ -28,6 +29,20 @@ export function client__failure(err: unknown): {message: string; exitCode: numbe
 
 export abstract class ClientCommand extends Command {
   static override enableJsonFlag = true
+
+  /** --quiet: no notes on stderr (errors still print). Set by subclasses after parsing. */
+  protected quiet = false
+
+  /** A note for people, on stderr: never mixed with the data on stdout, silent in --json and --quiet. */
+  protected notice = (line: string): void => {
+    if (this.quiet || this.jsonEnabled()) return
+    process.stderr.write(`${chalkStderr.yellow('note:')} ${line}\n`)
+  }
+
+  /** Spinners only for people watching a terminal, never in --json mode or a pipe. */
+  protected wantsSpinner(): boolean {
+    return process.stderr.isTTY === true && !this.jsonEnabled() && !this.quiet
+  }
 
   protected override async catch(err: Error & {code?: string}): Promise<unknown> {
     // `this.exit()` inside run() arrives here as oclif's ExitError: let it through untouched.
