@@ -92,6 +92,7 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
 
     if (!json) this.log(report__render(report))
     const code = doctor__exitCode(report, flags.strict)
+    report.exitCode = code
     // process.exitCode (not this.exit) so oclif still prints the --json document and flushes output first.
     process.exitCode = code
     if (!json && code === 0 && report.summary.warn > 0) this.log(chalk.dim('warnings do not change the exit code without --strict'))

@@ -27,11 +27,12 @@ export function fix__killProcess(platform: DoctorPlatform, pid: number): string 
 export function fix__otherPort(port: number): string {
   const alt = port === 1883 ? 1884 : port + 1
   const flag = PORT_FLAGS[port] ?? '--mqtt-port'
-  return `mqttkit broker ${flag} ${alt}   # or point clients at the broker that already holds ${port}`
+  const also = port === 8083 ? ' (or --no-ws)' : ''
+  return `mqttkit broker ${flag} ${alt}${also}   # or point clients at the broker that already holds ${port}`
 }
 
-/** The `mqttkit broker` flag that moves each well-known listener. */
-const PORT_FLAGS: Record<number, string> = {1883: '--mqtt-port', 8883: '--mqtts-port', 8083: '--ws-port', 8084: '--wss-port'}
+/** The `mqttkit broker` flag that moves each well-known listener (8083 is its default WebSocket port). */
+const PORT_FLAGS: Record<number, string> = {1883: '--mqtt-port', 8883: '--tls-port', 8083: '--ws-port', 8084: '--wss-port', 8000: '--ws-port'}
 
 export function fix__raiseFileLimit(platform: DoctorPlatform, wanted: number): string[] {
   const n = String(Math.max(wanted, 65_536))

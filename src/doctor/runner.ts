@@ -40,7 +40,7 @@ export async function doctor__run(checks: Check[], options: DoctorOptions, hooks
       const blocker = (check.needs ?? []).flatMap((id) => done.get(id) ?? []).find((r) => r.status === 'fail' || r.status === 'skip')
       let results: CheckResult[]
       if (blocker) {
-        results = [{id: check.id, title: check.title, status: 'skip', detail: `not run: "${blocker.title}" did not pass`}]
+        results = [{id: check.id, title: check.title, status: 'skip', detail: `not run: the check "${blocker.id}" did not pass`}]
       } else {
         hooks.onStart?.(check)
         results = await runOne(check, ctx)

@@ -64,17 +64,28 @@ export const connectCheck: Check = {
     if (out.reasonCode !== undefined) {
       const r = reason__connack(out.reasonCode, version)
       const code = version === 5 ? `0x${out.reasonCode.toString(16)}` : String(out.reasonCode)
-      const fix = [...r.fix]
-      if (reason__isAuth(out.reasonCode, version) && !o.username) {
-        fix.unshift('the broker does not accept anonymous clients: pass a user name and password with -u USER -P PASSWORD')
+      const data = {protocolVersion: version, reasonCode: out.reasonCode, reason: r.name, diagnosis: 'refused'}
+      if (reason__isAuth(out.reasonCode, version)) {
+        // Brokers answer a wrong password with either code (mosquitto says "not authorized" for both), so the
+        // diagnosis comes from what we sent: credentials that were rejected, or no credentials at all.
+        if (o.username) {
+          return {
+            ...base,
+            status: 'fail',
+            detail: `refused: ${r.name} (${code}): the broker did not accept user "${o.username}" with this password (wrong password, unknown user, or a user that may not connect)`,
+            fix: reason__connack(version === 5 ? 0x86 : 4, version).fix,
+            data: {...data, diagnosis: 'bad-credentials'},
+          }
+        }
+        return {
+          ...base,
+          status: 'fail',
+          detail: `refused: ${r.name} (${code}): the broker does not accept anonymous clients`,
+          fix: ['pass a user name and password: -u USER -P PASSWORD', 'or allow anonymous clients on the broker (mosquitto: `allow_anonymous true` in the listener\'s configuration)'],
+          data: {...data, diagnosis: 'anonymous-refused'},
+        }
       }
-      return {
-        ...base,
-        status: 'fail',
-        detail: `refused: ${r.name} (${code}): ${r.meaning}${o.username && reason__isAuth(out.reasonCode, version) ? ` — check the password of user "${o.username}"` : ''}`,
-        fix,
-        data: {protocolVersion: version, reasonCode: out.reasonCode, reason: r.name},
-      }
+      return {...base, status: 'fail', detail: `refused: ${r.name} (${code}): ${r.meaning}`, fix: r.fix, data}
     }
     const code = String(out.error?.code ?? 'error')
     if ((code === 'CLOSED' || code === 'CONNACK_TIMEOUT' || code === 'ECONNRESET') && (t.protocol === 'mqtt' || t.protocol === 'ws')) {

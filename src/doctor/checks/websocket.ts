@@ -19,10 +19,13 @@ export const websocketCheck: Check = {
         status: 'fail',
         detail: `${t.display} is a WebSocket URL on port ${t.port}, which brokers use for raw MQTT over TCP${t.port === 8883 ? '/TLS' : ''}: a browser's WebSocket handshake gets no answer there`,
         fix: [
-          `use the broker's WebSocket port: ${t.protocol}://${t.host}:${t.protocol === 'ws' ? 8083 : 8084}/mqtt (mqttkit broker --ws-port 8083)`,
+          `use the broker's WebSocket port: ${t.protocol}://${t.host}:${t.protocol === 'ws' ? 8083 : 8084}/mqtt (mqttkit broker serves WebSocket on 8083 by default)`,
           'mosquitto: add `listener 8083` and `protocol websockets` to its configuration',
         ],
       }
+    }
+    if (!WS_PORTS.some((p) => ctx.ports.includes(p))) {
+      return {...base, status: 'skip', detail: 'the WebSocket ports (8083, 8084, 8000) were not inspected'}
     }
     const ports: CheckResult[] = ctx.result('ports') ?? []
     const open = ports.filter((r) => {
@@ -39,7 +42,7 @@ export const websocketCheck: Check = {
       status: 'ok',
       detail:
         'no MQTT-over-WebSocket listener found on 8083/8084/8000; that only matters for web pages, which cannot use port 1883. ' +
-        'Start one with `mqttkit broker --ws-port 8083` and connect to ws://localhost:8083/mqtt',
+        '`mqttkit broker` serves ws://localhost:8083/mqtt by default (--ws-port to move it)',
     }
   },
 }
