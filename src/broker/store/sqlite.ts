@@ -50,6 +50,7 @@ export class SqliteStore implements Store {
     SqliteStoreOptions
   private db?: BetterSqlite3.Database
   private statements?: ReturnType<typeof prepareStatements>
+  private transaction?: () => void
   private state: 'new' | 'open' | 'closed' = 'new'
 
   // Pending writes; null means "delete". Cleared only after a successful commit.
@@ -228,46 +229,50 @@ export class SqliteStore implements Store {
 
   /** Writes everything pending in one transaction; clears it only if the transaction committed. */
   private writePending(db: BetterSqlite3.Database): void {
-    const s = this.statements!
-    db.transaction(() => {
-      for (const clientId of this.cascade) {
-        s.deleteSession.run(clientId)
-        s.deleteQueueOf.run(clientId)
-        s.deleteInflightOf.run(clientId)
-      }
-
-      for (const [clientId, row] of this.sessions) {
-        if (row) s.upsertSession.run(row)
-        else s.deleteSession.run(clientId)
-      }
-
-      for (const [topic, row] of this.retained) {
-        if (row) s.upsertRetained.run(row)
-        else s.deleteRetained.run(topic)
-      }
-
-      for (const [clientId, rows] of this.queue) {
-        for (const [seq, row] of rows) {
-          if (row) s.upsertQueue.run(row)
-          else s.deleteQueue.run(clientId, seq)
-        }
-      }
-
-      for (const [clientId, rows] of this.inflight) {
-        for (const [key, row] of rows) {
-          if (row) s.upsertInflight.run(row)
-          else s.deleteInflight.run(clientId, key >>> 16, key & 0xffff)
-        }
-      }
-
-      s.alive.run(Date.now())
-    })()
+    this.transaction ??= db.transaction(this.writeRows)
+    this.transaction()
     this.retained.clear()
     this.sessions.clear()
     this.cascade.clear()
     this.queue.clear()
     this.inflight.clear()
     this.pending = 0
+  }
+
+  /** The body of a group commit (run inside the transaction by writePending). */
+  private readonly writeRows = (): void => {
+    const s = this.statements!
+    for (const clientId of this.cascade) {
+      s.deleteSession.run(clientId)
+      s.deleteQueueOf.run(clientId)
+      s.deleteInflightOf.run(clientId)
+    }
+
+    for (const [clientId, row] of this.sessions) {
+      if (row) s.upsertSession.run(row)
+      else s.deleteSession.run(clientId)
+    }
+
+    for (const [topic, row] of this.retained) {
+      if (row) s.upsertRetained.run(row)
+      else s.deleteRetained.run(topic)
+    }
+
+    for (const [clientId, rows] of this.queue) {
+      for (const [seq, row] of rows) {
+        if (row) s.upsertQueue.run(row)
+        else s.deleteQueue.run(clientId, seq)
+      }
+    }
+
+    for (const [clientId, rows] of this.inflight) {
+      for (const [key, row] of rows) {
+        if (row) s.upsertInflight.run(row)
+        else s.deleteInflight.run(clientId, key >>> 16, key & 0xffff)
+      }
+    }
+
+    s.alive.run(Date.now())
   }
 
   private settle(error: StoreError | null): void {
