@@ -1,5 +1,5 @@
 import {Args, Command, Flags} from '@oclif/core'
-import chalk from 'chalk'
+import chalk, {chalkStderr} from 'chalk'
 import {access} from 'node:fs/promises'
 import {PasswordFile, PasswordFileError, passwordFile__validateUsername} from '../broker/auth/password-file.js'
 import {PasswordPromptError, passwordPrompt__read} from '../broker/auth/password-prompt.js'
@@ -40,12 +40,17 @@ Exit codes: 0 done, 1 bad input (unreadable or malformed file, unknown user for 
 
   async run(): Promise<PasswdResult> {
     const {args, flags} = await this.parse(Passwd)
-    try {
-      return await this.apply(args.file, args.user, flags)
-    } catch (error) {
-      if (error instanceof PasswordFileError || error instanceof PasswordPromptError) this.error(error.message, {exit: 1})
-      throw error
-    }
+    return this.apply(args.file, args.user, flags)
+  }
+
+  /** Every failure is one line and exit 1 (flag mistakes included), or `{error}` with --json. */
+  protected override async catch(error: Error & {code?: string}): Promise<unknown> {
+    if (error.code === 'EEXIT') throw error
+    const known = error instanceof PasswordFileError || error instanceof PasswordPromptError
+    const message = known ? error.message : String(error.message).split('\n').map((line) => line.trim()).filter(Boolean).join(' ')
+    if (this.jsonEnabled()) this.logJson({error: {message, exitCode: 1}})
+    else process.stderr.write(`${chalkStderr.red('Error:')} ${message}\n`)
+    return this.exit(1)
   }
 
   private async apply(path: string, user: string, flags: {create: boolean; delete: boolean; password?: string}): Promise<PasswdResult> {
