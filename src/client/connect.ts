@@ -138,8 +138,12 @@ const maxDelayMs = 30_000
  * Keeps `client` connected after its first CONNACK: reconnects after 1 s, doubling up to 30 s, back to 1 s after
  * each success; every step is one line on stderr. Errors while reconnecting are reported, never thrown.
  */
-export function client__keepReconnecting(connection: Connection, notice: (line: string) => void, where: string): void {
-  const {client} = connection
+export function client__keepReconnecting(
+  client: MqttClient,
+  version: ProtocolVersion,
+  notice: (line: string) => void,
+  where: string,
+): void {
   let delay = firstDelayMs
   client.options.reconnectPeriod = delay
   let down = false
@@ -161,7 +165,7 @@ export function client__keepReconnecting(connection: Connection, notice: (line: 
     down = false
   })
   client.on('error', (error) => {
-    notice(`${client__explainError(error, where, connection.version).message}; next attempt in ${delay / 1000}s`)
+    notice(`${client__explainError(error, where, version).message}; next attempt in ${delay / 1000}s`)
   })
   client.on('disconnect', (packet) => {
     const code = packet.reasonCode ?? 0

@@ -146,7 +146,7 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
     } finally {
       process.removeListener('SIGINT', stopOnSignal)
       process.removeListener('SIGTERM', stopOnSignal)
-      if (client.connected || client.reconnecting) client.end(true)
+      if (!client.disconnected) client.end(true)
     }
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * `sub`'s receiving side: subscribe (with MQTT 5 subscription options), hand each message on, stop at -C, -W,
+ * --retained-only's first live message or Ctrl-C, and clear retained messages for --remove-retained (waiting for
+ * those clears to be acknowledged before returning).
+ */
+import type {IClientSubscribeOptions, ISubscriptionGrant, MqttClient} from 'mqtt'
+import {ClientError, ExitCode, client__reasonText} from './errors.js'
+import type {SubscribeProperties} from './properties.js'
+import {record__fromPacket, type ReceivedMessage} from './record.js'
+
+export interface SubscribePlan {
+  filters: string[]
+  qos: 0 | 1 | 2
+  /** MQTT 5 subscription options (ignored before MQTT 5). */
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: 0 | 1 | 2
+  properties: SubscribeProperties
+  /** -C: stop after this many messages were handed on. */
+  count?: number
+  /** -W: stop after this many ms. */
+  timeoutMs?: number
+  /** -R: drop messages carrying the retain flag. */
+  skipRetained: boolean
+  /** --retained-only: hand on retained messages only, stop at the first live one. */
+  retainedOnly: boolean
+  /** --remove-retained: publish an empty retained message to every retained topic received. */
+  removeRetained: boolean
+  deliver: (message: ReceivedMessage) => void
+  signal: AbortSignal
+  /** False with --no-reconnect: a lost connection ends the run ('lost'). */
+  reconnect: boolean
+}
+
+export type StopReason = 'count' | 'timeout' | 'interrupted' | 'live-message' | 'lost'
+
+export interface SubscribeResult {
+  /** Messages handed on to `deliver`. */
+  delivered: number
+  /** Messages received, skipped ones included. */
+  received: number
+  /** Retained messages cleared with --remove-retained. */
+  cleared: number
+  stoppedBy: StopReason
+  granted: {topic: string; qos: number}[]
+}
+
+function subscribe(
+  client: MqttClient,
+  plan: SubscribePlan,
+  version: number,
+): Promise<ISubscriptionGrant[]> {
+  const options: IClientSubscribeOptions = {qos: plan.qos}
+  if (version === 5) {
+    options.nl = plan.noLocal
+    options.rap = plan.retainAsPublished
+    options.rh = plan.retainHandling
+    if (Object.keys(plan.properties).length > 0) options.properties = plan.properties
+  }
+  const map = Object.fromEntries(plan.filters.map((filter) => [filter, options]))
+  return new Promise((resolve, reject) => {
+    client.subscribe(map, (error, granted) => (error ? reject(error) : resolve(granted ?? [])))
+  })
+}
+
+/** Checks SUBACK: a refused filter is a note while others work, an error when none does. */
+function checkGrants(
+  granted: ISubscriptionGrant[],
+  version: number,
+  notice: (line: string) => void,
+): {topic: string; qos: number}[] {
+  const ok = granted.filter((g) => g.qos < 0x80)
+  for (const g of granted) {
+    if (g.qos >= 0x80) notice(`subscription to "${g.topic}" refused: ${client__reasonText(g.qos, version === 5 ? 5 : 4)}`)
+  }
+  if (ok.length === 0) {
+    const reason = granted.length > 0 ? client__reasonText(granted[0].qos, version === 5 ? 5 : 4) : 'no grant'
+    throw new ClientError(`the broker refused every subscription: ${reason}`, ExitCode.refused)
+  }
+  return ok.map((g) => ({topic: g.topic, qos: g.qos}))
+}
+
+export async function subscriber__run(
+  client: MqttClient,
+  plan: SubscribePlan,
+  version: number,
+  notice: (line: string) => void,
+): Promise<SubscribeResult> {
+  let grantedList: {topic: string; qos: number}[] = []
+  try {
+    grantedList = checkGrants(await subscribe(client, plan, version), version, notice)
+  } catch (error) {
+    if (error instanceof ClientError) throw error
+    throw new ClientError(`subscribe failed: ${(error as Error).message}`, ExitCode.network, {cause: error})
+  }
+  const result: SubscribeResult = {delivered: 0, received: 0, cleared: 0, stoppedBy: 'interrupted', granted: grantedList}
+  let pendingClears = 0
+  let finish: (reason: StopReason) => void = () => {}
+  const stopped = new Promise<StopReason>((resolve) => {
+    finish = resolve
+  })
+  let done = false
+  const stop = (reason: StopReason): void => {
+    if (done) return
+    done = true
+    result.stoppedBy = reason
+    finish(reason)
+  }
+
+  const onMessage = (_topic: string, _payload: Buffer, packet: Parameters<typeof record__fromPacket>[0]): void => {
+    if (done) return
+    result.received += 1
+    const message = record__fromPacket(packet, performance.timeOrigin + performance.now())
+    if (plan.removeRetained && message.retain && message.payload.length > 0) {
+      pendingClears += 1
+      client.publish(message.topic, Buffer.alloc(0), {qos: 1, retain: true}, (error) => {
+        pendingClears -= 1
+        if (error) notice(`could not clear retained "${message.topic}": ${error.message}`)
+        else result.cleared += 1
+      })
+    }
+    if (plan.retainedOnly && !message.retain) return stop('live-message')
+    if (plan.skipRetained && message.retain) return
+    result.delivered += 1
+    plan.deliver(message)
+    if (plan.count !== undefined && result.delivered >= plan.count) stop('count')
+  }
+  client.on('message', onMessage)
+  const onClose = (): void => {
+    if (!plan.reconnect) stop('lost')
+  }
+  client.on('close', onClose)
+  const onAbort = (): void => stop('interrupted')
+  plan.signal.addEventListener('abort', onAbort)
+  const timer = plan.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), plan.timeoutMs)
+  try {
+    await stopped
+    // Clears in flight must be acknowledged, or --remove-retained would leave some behind.
+    const deadline = Date.now() + 5000
+    while (pendingClears > 0 && client.connected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return result
+  } finally {
+    clearTimeout(timer)
+    client.removeListener('message', onMessage)
+    client.removeListener('close', onClose)
+    plan.signal.removeEventListener('abort', onAbort)
+  }
+}
