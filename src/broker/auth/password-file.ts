@@ -14,8 +14,14 @@ import {createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual, type ScryptOpt
 import {chmod, open, readFile, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
+export interface ScryptParams {
+  N: number
+  r: number
+  p: number
+}
+
 /** scrypt cost used for new hashes: 16 MiB of memory and roughly 50 ms of one core per check. */
-export const SCRYPT_DEFAULTS = {N: 16_384, r: 8, p: 1} as const
+export const SCRYPT_DEFAULTS: Readonly<ScryptParams> = {N: 16_384, r: 8, p: 1}
 const SCRYPT_KEYLEN = 32
 const SALT_BYTES = 16
 /** Upper bounds on parameters read from a file, so a hand-edited line cannot make each login eat the machine. */
@@ -80,7 +86,7 @@ async function passwordHash__derive(hash: PasswordHash, password: Buffer): Promi
 }
 
 /** A new scrypt hash of `password`, in file form (`$scrypt$...`). */
-export async function passwordHash__create(password: string | Buffer, params = SCRYPT_DEFAULTS): Promise<string> {
+export async function passwordHash__create(password: string | Buffer, params: Readonly<ScryptParams> = SCRYPT_DEFAULTS): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
   const key = await scryptAsync(Buffer.from(password), salt, SCRYPT_KEYLEN, scryptOptions(params.N, params.r, params.p))
   return `$scrypt$N=${params.N},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`
@@ -187,7 +193,7 @@ export class PasswordFile {
   }
 
   /** Adds or replaces a user with a new scrypt hash. */
-  async set(username: string, password: string | Buffer, params = SCRYPT_DEFAULTS): Promise<void> {
+  async set(username: string, password: string | Buffer, params: Readonly<ScryptParams> = SCRYPT_DEFAULTS): Promise<void> {
     const problem = passwordFile__validateUsername(username)
     if (problem) throw new PasswordFileError(problem)
     const text = await passwordHash__create(password, params)
