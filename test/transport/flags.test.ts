@@ -1,8 +1,15 @@
+import net from 'node:net'
 import {describe, expect, it} from 'vitest'
-import {transport__describe, transport__specsFromFlags, type TransportFlagValues} from '../../src/broker/transport/flags.js'
+import {
+  transport__describe,
+  transport__listenersFromFlags,
+  transport__portFlag,
+  transport__specsFromFlags,
+  type TransportFlagValues,
+  WS_DEFAULT_PORT,
+} from '../../src/broker/transport/flags.js'
 
-const base: TransportFlagValues = {'ws-port': 8083, ws: true, 'ws-path': '/mqtt', 'require-certificate': false, 'cert-cn-as-username': false}
-const specs = (flags: Partial<TransportFlagValues>) => transport__specsFromFlags({...base, ...flags}, {host: '0.0.0.0'})
+const specs = (flags: TransportFlagValues) => transport__specsFromFlags(flags, {host: '0.0.0.0'})
 
 describe('broker transport flags', () => {
   it('opens the WebSocket listener on 8083 at /mqtt by default, and none with --no-ws', () => {
@@ -29,6 +36,31 @@ describe('broker transport flags', () => {
     expect(() => specs({cert: 'c', key: 'k', 'require-certificate': true})).toThrow('--require-certificate needs --ca')
     expect(() => specs({cert: 'c', key: 'k', 'cert-cn-as-username': true})).toThrow('needs --require-certificate')
     expect(() => specs({ca: 'ca.pem'})).toThrow('--ca needs --cert')
+  })
+
+  it('leaves the WebSocket listener out when its default port is taken, but not when the port was asked for', async () => {
+    // Hold the default port (or find it already held by something else: the rule is the same).
+    const holder = net.createServer()
+    await new Promise<void>((resolve) => {
+      holder.once('error', () => resolve())
+      holder.listen(WS_DEFAULT_PORT, '127.0.0.1', resolve)
+    })
+    try {
+      const implicit = await transport__listenersFromFlags({}, {host: '127.0.0.1'})
+      expect(implicit.specs).toEqual([])
+      expect(implicit.notes).toEqual([`port ${WS_DEFAULT_PORT} is in use: MQTT over WebSocket is off (choose a port with --ws-port, or --no-ws)`])
+      const explicit = await transport__listenersFromFlags({'ws-port': WS_DEFAULT_PORT}, {host: '127.0.0.1'})
+      expect(explicit).toEqual({specs: [{type: 'ws', host: '127.0.0.1', port: WS_DEFAULT_PORT, path: '/mqtt'}], notes: []})
+    } finally {
+      holder.close()
+    }
+  })
+
+  it('names the flag of a port that failed to bind', () => {
+    const all = [...specs({'ws-port': 9001, cert: 'c', key: 'k', 'wss-port': 9002}), {type: 'tcp' as const, port: 1883}]
+    expect(transport__portFlag(all, 9001)).toBe('--ws-port')
+    expect(transport__portFlag(all, 9002)).toBe('--wss-port')
+    expect(transport__portFlag(all, 1883)).toBe('--mqtt-port')
   })
 
   it('describes each listener for the banner', () => {

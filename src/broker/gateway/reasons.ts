@@ -32,5 +32,7 @@ const NAMES: Record<number, string> = {
 export function reasons__describe(code: number, reasonString?: string): string {
   const name = NAMES[code] ?? 'refused'
   const hex = `0x${code.toString(16).padStart(2, '0')}`
-  return reasonString === undefined || reasonString === '' ? `${name} (${hex})` : `${name} (${hex}): ${reasonString}`
+  // Brokers often repeat the code's name as the reason string: say it once.
+  const extra = reasonString === undefined || reasonString === '' || reasonString.toLowerCase() === name ? '' : `: ${reasonString}`
+  return `${name} (${hex})${extra}`
 }

@@ -1,12 +1,18 @@
 /**
  * The `mqttkit broker` flags for the WebSocket, TLS and WSS listeners, and their translation into listener specs.
  * Kept beside the transports so that `commands/broker.ts` only spreads `transportFlags` and calls
- * `transport__specsFromFlags`; the rules (which flag needs which) live in one place.
+ * `transport__listenersFromFlags`; the rules (which flag needs which) live in one place.
+ *
+ * Like the broker's other flags, none has an oclif default: a flag left out must not hide the config file's value,
+ * and "not given" must stay visible (the default WebSocket port yields when taken, an explicit one doesn't).
  */
+import net from 'node:net'
 import {Flags} from '@oclif/core'
 import type {ListenerSpec, TlsOptions} from './types.js'
 import {WS_DEFAULT_PATH} from './ws.js'
 
+export const WS_DEFAULT_PORT = 8083
+export const TLS_DEFAULT_PORT = 8883
 const GROUP = 'LISTENERS'
 const TLS_GROUP = 'TLS'
 
@@ -14,14 +20,14 @@ const port = (description: string, extra: {default?: number; env?: string} = {})
   Flags.integer({description, min: 0, max: 65_535, helpGroup: GROUP, ...extra})
 
 export const transportFlags = {
-  'ws-port': port('MQTT over WebSocket port (0: any free port)', {default: 8083, env: 'WS_PORT'}),
-  ws: Flags.boolean({description: 'serve MQTT over WebSocket (--no-ws turns it off)', default: true, allowNo: true, helpGroup: GROUP}),
-  'ws-host': Flags.string({description: 'address the WebSocket listener binds [default: --host]', helpGroup: GROUP}),
-  'ws-path': Flags.string({description: 'WebSocket path (/ is always accepted too)', default: WS_DEFAULT_PATH, helpGroup: GROUP}),
-  'tls-port': port('MQTT over TLS port, usually 8883 [default: 8883 when --cert is given without --wss-port]'),
-  'tls-host': Flags.string({description: 'address the TLS listener binds [default: --host]', helpGroup: GROUP}),
-  'wss-port': port('MQTT over secure WebSocket port, usually 8084'),
-  'wss-host': Flags.string({description: 'address the secure WebSocket listener binds [default: --host]', helpGroup: GROUP}),
+  'ws-port': port(`MQTT over WebSocket port, with the JSON gateway (0: any free port) [default: ${WS_DEFAULT_PORT}]`, {env: 'WS_PORT'}),
+  ws: Flags.boolean({description: 'serve MQTT over WebSocket (--no-ws turns it off) [default: true]', allowNo: true, helpGroup: GROUP}),
+  'ws-host': Flags.string({description: 'address the WebSocket listener binds [default: --mqtt-host]', helpGroup: GROUP}),
+  'ws-path': Flags.string({description: `WebSocket path; / is always accepted too [default: ${WS_DEFAULT_PATH}]`, helpGroup: GROUP}),
+  'tls-port': port(`MQTT over TLS port [default: ${TLS_DEFAULT_PORT} when --cert is given without --wss-port]`),
+  'tls-host': Flags.string({description: 'address the TLS listener binds [default: --mqtt-host]', helpGroup: GROUP}),
+  'wss-port': port('MQTT over secure WebSocket port (usually 8084); needs --cert and --key'),
+  'wss-host': Flags.string({description: 'address the secure WebSocket listener binds [default: --mqtt-host]', helpGroup: GROUP}),
   cert: Flags.string({description: 'server certificate (PEM) for the TLS and WSS listeners; reloaded on SIGHUP', helpGroup: TLS_GROUP}),
   key: Flags.string({description: 'private key (PEM) of --cert', helpGroup: TLS_GROUP}),
   ca: Flags.string({description: 'CA certificate(s) (PEM) that sign client certificates', helpGroup: TLS_GROUP}),
@@ -36,10 +42,10 @@ export const transportFlags = {
 }
 
 export interface TransportFlagValues {
-  'ws-port': number
-  ws: boolean
+  'ws-port'?: number
+  ws?: boolean
   'ws-host'?: string
-  'ws-path': string
+  'ws-path'?: string
   'tls-port'?: number
   'tls-host'?: string
   'wss-port'?: number
@@ -47,11 +53,9 @@ export interface TransportFlagValues {
   cert?: string
   key?: string
   ca?: string
-  'require-certificate': boolean
-  'cert-cn-as-username': boolean
+  'require-certificate'?: boolean
+  'cert-cn-as-username'?: boolean
 }
-
-export const TLS_DEFAULT_PORT = 8883
 
 /**
  * The WS/TLS/WSS listener specs the flags ask for (the TCP listener is the broker command's own). Throws an Error
@@ -62,11 +66,12 @@ export function transport__specsFromFlags(
   defaults: {host: string; maxFrameSize?: number},
 ): ListenerSpec[] {
   const specs: ListenerSpec[] = []
+  const path = flags['ws-path'] ?? WS_DEFAULT_PATH
   const wsOptions = {
-    path: flags['ws-path'].startsWith('/') ? flags['ws-path'] : `/${flags['ws-path']}`,
+    path: path.startsWith('/') ? path : `/${path}`,
     ...(defaults.maxFrameSize === undefined ? {} : {maxFrameSize: defaults.maxFrameSize}),
   }
-  if (flags.ws) specs.push({type: 'ws', host: flags['ws-host'] ?? defaults.host, port: flags['ws-port'], ...wsOptions})
+  if (flags.ws !== false) specs.push({type: 'ws', host: flags['ws-host'] ?? defaults.host, port: flags['ws-port'] ?? WS_DEFAULT_PORT, ...wsOptions})
 
   const wantsTls = flags['tls-port'] !== undefined || flags['wss-port'] !== undefined || flags.cert !== undefined
   if (!wantsTls) {
@@ -88,8 +93,8 @@ export function transport__specsFromFlags(
     cert: flags.cert,
     key: flags.key,
     ...(flags.ca === undefined ? {} : {ca: flags.ca}),
-    requireCertificate: flags['require-certificate'],
-    useCertificateCnAsUsername: flags['cert-cn-as-username'],
+    requireCertificate: flags['require-certificate'] === true,
+    useCertificateCnAsUsername: flags['cert-cn-as-username'] === true,
   }
   const tlsPort = flags['tls-port'] ?? (flags['wss-port'] === undefined ? TLS_DEFAULT_PORT : undefined)
   if (tlsPort !== undefined) specs.push({type: 'tls', host: flags['tls-host'] ?? defaults.host, port: tlsPort, ...tls})
@@ -97,6 +102,39 @@ export function transport__specsFromFlags(
     specs.push({type: 'wss', host: flags['wss-host'] ?? defaults.host, port: flags['wss-port'], ...wsOptions, ...tls})
   }
   return specs
+}
+
+/**
+ * The listener specs, plus notes for the banner. The WebSocket listener is on by default as a convenience: when its
+ * port was not chosen (no flag, env or config value) and the default port is taken — a second broker on the same
+ * machine, tests running brokers side by side — the broker starts without it and says so, rather than not at all.
+ */
+export async function transport__listenersFromFlags(
+  flags: TransportFlagValues,
+  defaults: {host: string; maxFrameSize?: number},
+): Promise<{specs: ListenerSpec[]; notes: string[]}> {
+  const specs = transport__specsFromFlags(flags, defaults)
+  const notes: string[] = []
+  const ws = specs.find((s) => s.type === 'ws')
+  if (ws !== undefined && flags['ws-port'] === undefined && !(await transport__portFree(ws.port, ws.host))) {
+    specs.splice(specs.indexOf(ws), 1)
+    notes.push(`port ${ws.port} is in use: MQTT over WebSocket is off (choose a port with --ws-port, or --no-ws)`)
+  }
+  return {specs, notes}
+}
+
+/** The flag that sets the port of the listener bound (or failing to bind) on `port`, for error messages. */
+export function transport__portFlag(specs: ListenerSpec[], port: number | undefined): string {
+  const spec = specs.find((s) => s.port === port)
+  return spec === undefined || spec.type === 'tcp' ? '--mqtt-port' : `--${spec.type}-port`
+}
+
+function transport__portFree(port: number, host: string | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, host ?? '0.0.0.0', () => probe.close(() => resolve(true)))
+  })
 }
 
 /** One banner line per listener, e.g. `ws://0.0.0.0:8083/mqtt (JSON gateway)`. */
