@@ -3,6 +3,7 @@
 import {X509Certificate} from 'node:crypto'
 import {connect, checkServerIdentity, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket} from 'node:tls'
 
+import {probe__port} from '../probe.js'
 import type {Check, CheckResult} from '../types.js'
 
 const SOON_MS = 14 * 24 * 3600 * 1000
@@ -80,7 +81,22 @@ export const tlsCheck: Check = {
     const base = {id: 'target.tls', title: 'TLS handshake and certificate'}
     const name = t.tls?.servername ?? t.host
     const h = await handshake({host: t.host, port: t.port, servername: t.tls?.servername, ca: t.tls?.ca, cert: t.tls?.cert, key: t.tls?.key}, ctx.timeoutMs)
-    if (!h.socket) return {...base, status: 'fail', ...handshakeFailure(h.code ?? 'error', h.message ?? '', t.display), data: {code: h.code}}
+    if (!h.socket) {
+      // An MQTT broker hangs up on a ClientHello it cannot parse: ask it in plain MQTT to be sure that is why.
+      if (h.code === 'ECONNRESET' || h.code === 'ECONNABORTED') {
+        const plain = await probe__port(t.host, t.port, t.protocol === 'wss' ? 'ws' : 'mqtt', ctx.timeoutMs)
+        if (plain.mqtt) {
+          return {
+            ...base,
+            status: 'fail',
+            detail: `port ${t.port} speaks plain MQTT${t.protocol === 'wss' ? ' over WebSocket' : ''}, not TLS: the broker hung up on the TLS handshake`,
+            fix: [`connect without TLS (${t.protocol === 'wss' ? 'ws://' : 'mqtt://'}${t.host}:${t.port}), or use the broker's TLS port (usually ${t.protocol === 'wss' ? 8084 : 8883})`],
+            data: {code: h.code, plain: true},
+          }
+        }
+      }
+      return {...base, status: 'fail', ...handshakeFailure(h.code ?? 'error', h.message ?? '', t.display), data: {code: h.code}}
+    }
 
     const socket = h.socket
     const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate
