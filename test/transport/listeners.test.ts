@@ -214,6 +214,21 @@ describe('tls listener', () => {
   })
 })
 
+describe('closing a listener', () => {
+  it('stops accepting at once and leaves accepted connections to the broker', async () => {
+    const l = await transport__listen({type: 'ws', host: '127.0.0.1', port: 0}, echo)
+    const url = `ws://127.0.0.1:${l.address.port}/mqtt`
+    const ws = await wsConnect(url, 'mqtt')
+    await l.close() // would never resolve if it waited for `ws`
+    await expect(wsConnect(url, 'mqtt')).rejects.toThrow()
+    ws.send(Buffer.from('after close'))
+    expect((await nextMessage(ws)).toString()).toBe('after close')
+    const gone = closed(ws)
+    for (const stream of open) stream.end() // what the broker does next
+    expect((await gone).code).toBe(1000)
+  })
+})
+
 describe('wss listener', () => {
   it('carries binary frames over TLS and passes the client certificate', async () => {
     const l = await listen({

@@ -11,10 +11,16 @@ export function server__bind(server: net.Server, port: number, host: string | un
   })
 }
 
-/** Stops accepting; resolves once the connections still open have closed (the broker ends those). */
+/**
+ * Stops accepting and resolves at once. Connections already accepted stay open: the broker ends them itself (with
+ * DISCONNECT 0x8B to MQTT 5 clients) after closing its listeners, so waiting for them here would never end.
+ */
 export function server__close(server: net.Server): Promise<void> {
   return new Promise<void>((resolve) => {
-    server.close(() => resolve())
+    server.close()
+    // HTTP keep-alive sockets that never upgraded carry no client: don't let them hold the port.
+    if ('closeIdleConnections' in server && typeof server.closeIdleConnections === 'function') server.closeIdleConnections()
+    setImmediate(resolve)
   })
 }
 
