@@ -16,6 +16,8 @@ export interface ProbeResult {
   broker?: 'mosquitto' | 'mqttkit' | 'other'
   /** The `$SYS/broker/version` text, e.g. "mosquitto version 2.0.21". */
   version?: string
+  /** How the broker was named: its `$SYS/broker/version`, or the shape of the client id it assigned. */
+  identifiedBy?: '$SYS' | 'assigned-client-id'
   /** Why no CONNACK came back (ECONNREFUSED, timeout, not MQTT…). */
   error?: string
   /** MQTT 5 CONNACK properties, when the broker accepted MQTT 5. */
@@ -38,6 +40,17 @@ export function probe__name(version: string | undefined): ProbeResult['broker'] 
   return 'other'
 }
 
+/**
+ * Brokers name the client ids they assign (empty client id in CONNECT) in recognisable ways: mqttkit
+ * `mqttkit-<16 hex>`, mosquitto `auto-<UUID>`. Used when `$SYS` is disabled or not readable.
+ */
+export function probe__nameFromAssignedId(id: unknown): ProbeResult['broker'] {
+  if (typeof id !== 'string') return undefined
+  if (/^mqttkit-[0-9a-f]{16}$/.test(id)) return 'mqttkit'
+  if (/^auto-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/i.test(id)) return 'mosquitto'
+  return undefined
+}
+
 export async function probe__port(host: string, port: number, scheme: ProbeScheme, timeoutMs: number): Promise<ProbeResult> {
   const base: IClientOptions = {
     protocol: scheme,
@@ -46,6 +59,8 @@ export async function probe__port(host: string, port: number, scheme: ProbeSchem
     path: scheme === 'ws' || scheme === 'wss' ? '/mqtt' : undefined,
     // Identifying, not trusting: a self-signed test broker must still be named.
     rejectUnauthorized: false,
+    // An empty client id makes the broker assign one, whose shape names some brokers.
+    clientId: '',
   }
   let out = await mqtt__connect({...base, protocolVersion: 5}, timeoutMs)
   let version: 4 | 5 = 5
@@ -72,7 +87,16 @@ export async function probe__port(host: string, port: number, scheme: ProbeSchem
     const sub = await mqtt__subscribe(client, {'$SYS/broker/version': {qos: 0}}, timeoutMs)
     const message = sub.error ? undefined : await waiting
     const text = message?.payload.toString('utf8')
-    return {mqtt: true, protocolVersion: version, broker: probe__name(text) ?? 'other', version: text, properties}
+    const bySys = probe__name(text)
+    const byId = probe__nameFromAssignedId(properties.assignedClientIdentifier)
+    return {
+      mqtt: true,
+      protocolVersion: version,
+      broker: bySys ?? byId ?? 'other',
+      version: text,
+      identifiedBy: bySys ? '$SYS' : byId ? 'assigned-client-id' : undefined,
+      properties,
+    }
   } finally {
     await mqtt__end(client)
   }

@@ -41,7 +41,11 @@ function probeHost(address: string): string {
 function describeProbe(p: ProbeResult): string {
   if (!p.mqtt) return `it does not answer MQTT (${p.error})`
   if (p.reasonCode !== undefined) return `an MQTT broker answers but refuses anonymous clients (${p.error})`
-  const version = p.version ? `: "${p.version}"` : ' (it does not publish $SYS/broker/version)'
+  const version = p.version
+    ? `: "${p.version}"`
+    : p.identifiedBy === 'assigned-client-id'
+      ? ' (named by the client id it assigns; it does not publish $SYS/broker/version)'
+      : ' (it does not publish $SYS/broker/version)'
   const name = p.broker === 'mosquitto' ? 'mosquitto' : p.broker === 'mqttkit' ? 'an mqttkit broker' : 'an MQTT broker'
   return `${name} answers (MQTT ${p.protocolVersion === 5 ? '5' : '3.1.1'})${version}`
 }

@@ -1,0 +1,65 @@
+// Doctor against mqttkit's own broker, started in-process on a free port: found holding the port, named
+// mqttkit (by $SYS/broker/version when published, else by the shape of the client id it assigns), and every
+// broker check passes.
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {Broker} from '../../src/index.js'
+import {ALL_CHECKS, checks__select} from '../../src/doctor/checks/index.js'
+import {doctor__run} from '../../src/doctor/runner.js'
+import type {DoctorOptions} from '../../src/doctor/types.js'
+
+let broker: Broker
+let port: number
+
+beforeAll(async () => {
+  broker = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent'})
+  const [listener] = await broker.listen()
+  port = listener.address.port
+})
+afterAll(async () => {
+  await broker?.close()
+})
+
+const options = (extra: Partial<DoctorOptions>): DoctorOptions => ({
+  platform: 'linux',
+  ports: [],
+  extraPorts: [],
+  expectedConnections: 1,
+  timeoutMs: 2000,
+  local: true,
+  testTopic: 'mqttkit/doctor',
+  ...extra,
+})
+
+describe('an mqttkit broker', () => {
+  it.skipIf(process.platform !== 'linux')('is found holding its port (this process) and identified as mqttkit: ok, not a conflict', async () => {
+    const report = await doctor__run(checks__select(['ports']), options({ports: [port], extraPorts: [port]}))
+    const r = report.checks.find((c) => c.id === `port.${port}`)!
+    expect(r.data?.pid).toBe(process.pid)
+    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', protocolVersion: 5})
+    expect(r.status).toBe('ok')
+    expect(r.detail).toContain('an mqttkit broker answers (MQTT 5)')
+  })
+
+  it('passes every broker check', async () => {
+    const target = {
+      protocol: 'mqtt' as const,
+      host: '127.0.0.1',
+      port,
+      path: '',
+      display: `mqtt://127.0.0.1:${port}`,
+      clientOptions: {protocol: 'mqtt' as const, host: '127.0.0.1', port, protocolVersion: 5 as const, reconnectPeriod: 0},
+      protocolVersionGiven: false,
+    }
+    const report = await doctor__run(ALL_CHECKS, options({local: false, target}))
+    const statuses = Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
+    expect(statuses).toMatchObject({
+      'target.dns': 'ok',
+      'target.tcp': 'ok',
+      'target.connect': 'ok',
+      'target.roundtrip': 'ok',
+      'target.retained': 'ok',
+      'target.mqtt5': 'ok',
+    })
+  })
+})
