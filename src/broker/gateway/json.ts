@@ -40,6 +40,8 @@ class JsonGatewaySession {
   private readonly waitingPublishes: Publish[] = []
   private inflight = 0
   private receiveMaximum = 65_535
+  /** The broker's Maximum Packet Size from CONNACK: a bigger PUBLISH would cost the whole session (0x95). */
+  private maximumPacketSize = Number.POSITIVE_INFINITY
   private readonly qos2Received = new Set<number>()
   private lastId = 0
   /** One entry per PINGREQ in flight, in order: the client's ping id, or null for the gateway's own keepalive. */
@@ -139,22 +141,25 @@ class JsonGatewaySession {
   }
 
   private publish(request: Publish): void {
-    const packet: IPublishPacket = {cmd: 'publish', topic: request.topic, payload: request.payload, qos: request.qos, retain: request.retain, dup: false}
-    if (request.qos === 0) {
-      this.send(packet)
-      return
-    }
     // The broker's receive maximum bounds unacknowledged QoS 1/2 publishes; exceeding it ends the session (0x93).
-    if (this.inflight >= this.receiveMaximum) {
+    if (request.qos > 0 && this.inflight >= this.receiveMaximum) {
       if (this.waitingPublishes.length >= MAX_WAITING) this.replyError(request, 'too many publishes awaiting acknowledgement')
       else this.waitingPublishes.push(request)
       return
     }
-    const messageId = this.packetId(request)
+    const messageId = request.qos === 0 ? undefined : this.packetId(request)
     if (messageId === null) return
-    this.inflight++
-    this.pending.set(messageId, {kind: 'publish', request})
-    this.send({...packet, messageId})
+    const packet: IPublishPacket = {cmd: 'publish', topic: request.topic, payload: request.payload, qos: request.qos, retain: request.retain, dup: false}
+    const encoded = mqttPacket.generate(messageId === undefined ? packet : {...packet, messageId}, {protocolVersion: 5})
+    if (encoded.length > this.maximumPacketSize) {
+      this.replyError(request, `publish to ${request.topic} is ${encoded.length} bytes, over the broker's maximum packet size of ${this.maximumPacketSize}`)
+      return
+    }
+    if (messageId !== undefined) {
+      this.inflight++
+      this.pending.set(messageId, {kind: 'publish', request})
+    }
+    this.write(encoded)
   }
 
   // ---- broker → client
@@ -211,6 +216,7 @@ class JsonGatewaySession {
     }
     this.state = 'connected'
     this.receiveMaximum = packet.properties?.receiveMaximum ?? 65_535
+    this.maximumPacketSize = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY
     const keepalive = packet.properties?.serverKeepAlive ?? KEEPALIVE_S
     if (keepalive > 0) this.keepalive = setInterval(() => this.keepAlive(), (keepalive * 1000) / 2).unref()
     this.reply({type: 'connected', clientId: packet.properties?.assignedClientIdentifier ?? this.clientId})
@@ -250,8 +256,11 @@ class JsonGatewaySession {
   // ---- plumbing
 
   private send(packet: Packet): void {
-    if (this.mqtt === null || this.mqtt.destroyed) return
-    this.mqtt.write(mqttPacket.generate(packet, {protocolVersion: 5}))
+    this.write(mqttPacket.generate(packet, {protocolVersion: 5}))
+  }
+
+  private write(encoded: Buffer): void {
+    if (this.mqtt !== null && !this.mqtt.destroyed) this.mqtt.write(encoded)
   }
 
   private reply(reply: GatewayReply): void {
