@@ -3,6 +3,7 @@
  * Everything a client can get wrong is answered with a readable reason; nothing here throws.
  */
 import {isUtf8} from 'node:buffer'
+import {topic__validateFilter, topic__validateName} from '../topics/validate.js'
 
 export type QoS = 0 | 1 | 2
 type RequestId = string | number
@@ -26,7 +27,6 @@ export type GatewayReply =
 export type ParseResult = {ok: true; request: GatewayRequest} | {ok: false; id?: RequestId; message: string}
 
 const TYPES = new Set(['connect', 'subscribe', 'unsubscribe', 'publish', 'ping'])
-const MAX_TOPIC_BYTES = 65_535
 
 export function messages__parse(text: string): ParseResult {
   let value: unknown
@@ -58,12 +58,13 @@ export function messages__parse(text: string): ParseResult {
   const qos = m.qos === undefined ? 0 : m.qos
   if (qos !== 0 && qos !== 1 && qos !== 2) return fail('"qos" must be 0, 1 or 2')
   if (m.type === 'subscribe' || m.type === 'unsubscribe') {
-    const problem = messages__checkFilter(topic)
-    if (problem !== null) return fail(`topic filter ${JSON.stringify(topic)} ${problem}`)
+    // Checked here, not left to the broker: an invalid filter would make it end the whole session.
+    const problem = topic__validateFilter(topic)
+    if (problem !== null) return fail(`${JSON.stringify(topic)}: ${problem}`)
     return {ok: true, request: withId(m.type === 'subscribe' ? {type: 'subscribe', topic, qos} : {type: 'unsubscribe', topic})}
   }
-  const problem = messages__checkName(topic)
-  if (problem !== null) return fail(`topic ${JSON.stringify(topic)} ${problem}`)
+  const problem = topic__validateName(topic)
+  if (problem !== null) return fail(`${JSON.stringify(topic)}: ${problem}`)
   if (m.retain !== undefined && typeof m.retain !== 'boolean') return fail('"retain" must be true or false')
   const payload = m.payload === undefined ? '' : m.payload
   if (typeof payload !== 'string') return fail('"payload" must be a string (send JSON as text, binary as base64)')
@@ -79,34 +80,6 @@ export function messages__parse(text: string): ParseResult {
 export function messages__message(topic: string, payload: Buffer, qos: QoS, retain: boolean): GatewayReply {
   if (payload.length === 0 || isUtf8(payload)) return {type: 'message', topic, payload: payload.toString('utf8'), qos, retain}
   return {type: 'message', topic, payload: payload.toString('base64'), encoding: 'base64', qos, retain}
-}
-
-/** Checked here, not left to the broker: an invalid topic in PUBLISH would make it drop the whole session. */
-function messages__checkName(topic: string): string | null {
-  const common = checkCommon(topic)
-  if (common !== null) return common
-  if (topic.includes('+') || topic.includes('#')) return 'has a wildcard: publish to a topic name [MQTT-3.3.2-2]'
-  return null
-}
-
-function messages__checkFilter(filter: string): string | null {
-  const common = checkCommon(filter)
-  if (common !== null) return common
-  const levels = filter.split('/')
-  for (const [i, level] of levels.entries()) {
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
-      return 'misuses "#": it must be a whole level and the last one [MQTT-4.7.1-2]'
-    }
-    if (level.includes('+') && level !== '+') return 'misuses "+": it must be a whole level [MQTT-4.7.1-3]'
-  }
-  return null
-}
-
-function checkCommon(topic: string): string | null {
-  if (topic.length === 0) return 'is empty [MQTT-4.7.3-1]'
-  if (topic.includes('\u0000')) return 'contains U+0000 [MQTT-4.7.3-2]'
-  if (Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES) return 'is longer than 65535 bytes'
-  return null
 }
 
 function pick(m: Record<string, unknown>, keys: readonly string[]): Record<string, string> {
