@@ -98,6 +98,7 @@ export class Engine implements ClientHandler {
     const wait = startAt - now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     this.measureStart = now()
+    const cpuStart = process.cpuUsage()
     this.pubTimeline = new Timeline(this.measureStart)
     this.recvTimeline = new Timeline(this.measureStart)
     this.phase = 'running'
@@ -126,9 +127,10 @@ export class Engine implements ClientHandler {
       if (!interrupted && s.scenario === 'run') await this.quiet(() => this.allDelivered(), () => this.received)
     }
     clearTimeout(timer)
+    const cpu = process.cpuUsage(cpuStart)
     this.phase = 'done'
     for (const c of this.clients) c.close()
-    return this.partial(measuredMs)
+    return {...this.partial(measuredMs), cpuMs: (cpu.user + cpu.system) / 1000, cpuWallMs: now() - this.measureStart}
   }
 
   private client(role: Role, index: number): BenchClient {
@@ -321,7 +323,7 @@ export class Engine implements ClientHandler {
     this.wake?.()
   }
 
-  private partial(measuredMs: number): PartialResult {
+  private partial(measuredMs: number): Omit<PartialResult, 'cpuMs' | 'cpuWallMs'> {
     const sentByPublisher: Record<number, number> = {}
     for (const p of this.publishers) sentByPublisher[p.index] = p.sent
     const receiveSpan = this.lastReceiveAt > this.measureStart ? this.lastReceiveAt - this.measureStart : measuredMs

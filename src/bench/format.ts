@@ -74,6 +74,8 @@ export function format__summary(r: BenchResult): string {
     row('latency', latencyLine(r.latency))
   }
   if (r.ackLatency) row(c.qos === 2 ? 'PUBCOMP after' : 'PUBACK after', latencyLine(r.ackLatency))
+  const busy = r.generator.cpuPercentPerWorker
+  row('bench CPU', `${busy}% of a core${r.workers > 1 ? ' per worker' : ''}` + (busy >= 90 ? chalk.yellow('  (bench itself may be the limit: try --workers)') : ''))
   return lines.join('\n')
 }
 

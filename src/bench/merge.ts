@@ -154,6 +154,10 @@ export function merge__results(spec: BenchSpec, target: string, workers: number,
     },
     latencyDistribution: histogram__distribution(latency),
     publishersLosing: losing.slice(0, 20),
+    generator: {
+      cpuSec: Math.round(sum((p) => p.cpuMs)) / 1000,
+      cpuPercentPerWorker: Math.round(sum((p) => p.cpuMs / Math.max(1, p.cpuWallMs)) * 100 / parts.length),
+    },
   }
 }
 

@@ -70,6 +70,10 @@ export interface PartialResult {
   elapsedMs: number
   /** From the start to the last delivery (deliveries go on while the drain runs). */
   receiveMs: number
+  /** CPU time this process used during the measured phase (user + system). */
+  cpuMs: number
+  /** The wall time `cpuMs` was measured over (the measured phase plus the drain). */
+  cpuWallMs: number
   stoppedBy: StopReason
   connectAttempts: number
   connected: number
@@ -162,4 +166,6 @@ export interface BenchResult {
   /** Latency distribution for reports: [percentile, ms] pairs. */
   latencyDistribution: Array<[number, number]>
   publishersLosing: Array<{publisher: number; group: string; lost: number}>
+  /** The load generator's own CPU over the measured phase: near 100% per worker means bench itself is the limit. */
+  generator: {cpuSec: number; cpuPercentPerWorker: number}
 }
