@@ -5,9 +5,12 @@
  * deliveries (retained ones included) that `authorizeForward` refuses.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {ClientInfo, Hooks} from '../hooks.js'
+import {type ClientInfo, HookError, type Hooks} from '../hooks.js'
 import {Acl, type ClientAcl} from './acl.js'
 import {PasswordFile} from './password-file.js'
+
+/** MQTT 5 "not authorized"; the broker maps it to 3.1.1 CONNACK return code 5. */
+const REASON_NOT_AUTHORIZED = 0x87
 
 /** How long a refused login waits before its CONNACK: slows password guessing on one connection to a crawl. */
 export const DEFAULT_FAILED_LOGIN_DELAY_MS = 1000
@@ -47,17 +50,20 @@ export function auth__hooks(options: AuthOptions): Partial<Hooks> {
   const hooks: Partial<Hooks> = {}
 
   // Every refusal takes the same path (same delay, same answer) so a client cannot tell an unknown user from a
-  // wrong password or a missing one.
-  const refuse = async (): Promise<false> => {
+  // wrong password or a missing one. MQTT 5 clients get 0x86 "bad user name or password" (a plain false); 3.1.1
+  // clients get return code 5 "not authorized", as they do from other brokers, rather than 4, which 3.1.1
+  // describes as malformed user name or password data.
+  const refuse = async (client: ClientInfo): Promise<false> => {
     if (delay > 0) await sleep(delay)
+    if (client.protocolVersion !== 5) throw new HookError(REASON_NOT_AUTHORIZED, 'not authorized')
     return false
   }
-  hooks.authenticate = async (_client, username, password) => {
+  hooks.authenticate = async (client, username, password) => {
     if (passwordFile !== undefined && username !== undefined) {
-      return (await passwordFile.verify(username, password)) || refuse()
+      return (await passwordFile.verify(username, password)) || refuse(client)
     }
     // No password file: a user name is a label, accepted exactly when anonymous access is.
-    return allowAnonymous || refuse()
+    return allowAnonymous || refuse(client)
   }
 
   if (acl !== undefined) {
