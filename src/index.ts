@@ -1,4 +1,10 @@
 // The library entry point: `import {Broker} from 'mqttkit'`.
+export {Broker} from './broker/broker.js'
+export type {BrokerEvent, BrokerStats, BrokerStatsView} from './broker/broker.js'
+export type {BrokerOptions} from './broker/options.js'
+export {logger__create} from './broker/logger.js'
+export type {LogLevel, Logger} from './broker/logger.js'
+export {ReasonCode} from './protocol/index.js'
 export {HookError, defaultHooks} from './broker/hooks.js'
 export type {AuthExchange, AuthStep, ClientInfo, Hooks, Transport} from './broker/hooks.js'
 export type {

@@ -1,0 +1,196 @@
+/**
+ * The Broker: lifecycle (listen, close), the client registry, the public API for embedding (`publish`, `stats`,
+ * events) and the wiring of its parts. The protocol state machine, routing and sessions are hand-written (in
+ * connection/, handlers/, session/ and router.ts) because they are mqttkit's own core: no library offers an
+ * MQTT 5 broker core to build on, and owning it is what lets us keep the hot path allocation-lean.
+ */
+import {EventEmitter} from 'node:events'
+import type {Duplex} from 'node:stream'
+import {AckBatcher} from './connection/acks.js'
+import {Connection} from './connection/connection.js'
+import {type BrokerContext, type BrokerStats, stats__create} from './context.js'
+import {type Hooks, defaultHooks} from './hooks.js'
+import {type Logger, logger__create} from './logger.js'
+import {type BrokerOptions, type ResolvedOptions, options__resolve} from './options.js'
+import {Router} from './router.js'
+import {SessionRegistry} from './session/registry.js'
+import {MemoryStore} from './store/memory.js'
+import type {Store, StoredMessage} from './store/store.js'
+import {topic__validateName} from './topics/index.js'
+import {type ConnectionMeta, type ListenerSpec, type RunningListener, transport__listen} from './transport/index.js'
+import {ReasonCode} from '../protocol/index.js'
+
+export type {BrokerOptions} from './options.js'
+export type {BrokerStats} from './context.js'
+
+/** Counters plus the sizes of the broker's tables, for $SYS and the admin API. */
+export interface BrokerStatsView extends BrokerStats {
+  subscriptions: number
+  retained: number
+  sessions: number
+  queued: number
+  inflight: number
+}
+
+/** Events: 'clientConnected'(ClientInfo), 'clientDisconnected'(ClientInfo, reason), 'publish'(StoredMessage,
+ * ClientInfo | null), 'subscribe'(SubscriptionRecord[], ClientInfo), 'unsubscribe'(string[], ClientInfo). */
+export type BrokerEvent = 'clientConnected' | 'clientDisconnected' | 'publish' | 'subscribe' | 'unsubscribe' | 'warning'
+
+/**
+ * Not an EventEmitter subclass: `listeners` is the agreed name of the running listener list, which would clash
+ * with EventEmitter#listeners(); on/once/off delegate to an inner emitter instead.
+ */
+export class Broker {
+  readonly options: ResolvedOptions
+  readonly store: Store
+  readonly logger: Logger
+  listeners: RunningListener[] = []
+  private readonly specs: ListenerSpec[]
+  private readonly ctx: BrokerContext
+  private readonly emitter = new EventEmitter()
+  private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
+
+  constructor(options: BrokerOptions = {}) {
+    this.options = options__resolve(options)
+    this.specs = options.listeners ?? [{type: 'tcp', host: '0.0.0.0', port: 1883}]
+    this.store = options.store ?? new MemoryStore()
+    this.logger = options.logger ?? logger__create(options.logLevel ?? 'info')
+    const hooks: Hooks = {...defaultHooks}
+    for (const [name, fn] of Object.entries(options.hooks ?? {})) {
+      if (fn !== undefined) (hooks as unknown as Record<string, unknown>)[name] = fn
+    }
+    const router = new Router(this.options.sharedStrategy)
+    const sessions = new SessionRegistry()
+    this.ctx = {
+      options: this.options,
+      store: this.store,
+      hooks,
+      logger: this.logger,
+      stats: stats__create(),
+      router,
+      sessions,
+      clients: new Map(),
+      connections: new Set(),
+      acks: new AckBatcher(this.store, this.logger),
+      events: this.emitter,
+      closing: false,
+    }
+    router.attach(this.ctx)
+    sessions.attach(this.ctx)
+    this.handle = this.handle.bind(this)
+  }
+
+  /** Opens the store, restores its snapshot, then starts every listener. Rejects (and stops) when one cannot bind. */
+  async listen(): Promise<RunningListener[]> {
+    if (this.state !== 'new') throw new Error(`broker already ${this.state}`)
+    this.state = 'starting'
+    await this.restore()
+    try {
+      for (const spec of this.specs) this.listeners.push(await transport__listen(spec, this.handle))
+    } catch (error) {
+      await Promise.all(this.listeners.map((l) => l.close()))
+      this.listeners = []
+      this.state = 'closed'
+      await this.store.close()
+      throw error
+    }
+    this.state = 'running'
+    return this.listeners
+  }
+
+  /** Opens the store and restores it without listening (embedding with `handle()` only). */
+  async restore(): Promise<void> {
+    const snapshot = await this.store.open()
+    for (const message of snapshot.retained) this.ctx.router.retained.set(message)
+    this.ctx.sessions.restore(snapshot)
+    if (snapshot.sessions.length + snapshot.retained.length > 0) {
+      this.logger.info(`restored ${snapshot.sessions.length} session(s), ${snapshot.retained.length} retained message(s), ${snapshot.queued.length} queued message(s) from ${this.store.name}`)
+    }
+    if (this.state === 'new') this.state = 'running'
+  }
+
+  /** Takes one client byte stream (a transport calls this; tests may pass an in-memory duplex). */
+  handle(stream: Duplex, meta: ConnectionMeta): void {
+    if (this.ctx.closing) {
+      stream.destroy()
+      return
+    }
+    const connection = new Connection(this.ctx, stream, meta)
+    this.ctx.connections.add(connection)
+  }
+
+  /**
+   * Publishes a message as the broker itself ($SYS, admin API): retained and routed like a client's, with
+   * `onPublish` called with a null client. Throws on an invalid topic.
+   */
+  async publish(message: StoredMessage): Promise<void> {
+    const bad = topic__validateName(message.topic)
+    if (bad !== null) throw new Error(`cannot publish to ${JSON.stringify(message.topic)}: ${bad}`)
+    this.ctx.router.publish(message, null)
+    try {
+      await this.ctx.hooks.onPublish(null, message)
+    } catch (error) {
+      this.logger.warn(`hook onPublish failed: ${String(error)}`)
+    }
+    this.emitter.emit('publish', message, null)
+  }
+
+  on(event: BrokerEvent, listener: (...args: any[]) => void): this {
+    this.emitter.on(event, listener)
+    return this
+  }
+
+  once(event: BrokerEvent, listener: (...args: any[]) => void): this {
+    this.emitter.once(event, listener)
+    return this
+  }
+
+  off(event: BrokerEvent, listener: (...args: any[]) => void): this {
+    this.emitter.off(event, listener)
+    return this
+  }
+
+  get stats(): BrokerStatsView {
+    let queued = 0
+    let inflight = 0
+    for (const session of this.ctx.sessions.values()) {
+      queued += session.queued
+      inflight += session.outgoing.size
+    }
+    return {
+      ...this.ctx.stats,
+      subscriptions: this.ctx.router.subscriptionCount,
+      retained: this.ctx.router.retained.size,
+      sessions: this.ctx.sessions.size,
+      queued,
+      inflight,
+    }
+  }
+
+  /** Client ids of the connected clients. */
+  get clientIds(): string[] {
+    return [...this.ctx.clients.keys()]
+  }
+
+  /**
+   * Stops accepting, tells MQTT 5 clients DISCONNECT 0x8B, closes every connection, lets pending acks out, flushes
+   * and closes the store. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return
+    const wasOpen = this.state !== 'new'
+    this.state = 'closing'
+    this.ctx.closing = true
+    const listeners = this.listeners
+    this.listeners = []
+    await Promise.all(listeners.map((l) => l.close().catch(() => {})))
+    for (const connection of [...this.ctx.connections]) connection.close(ReasonCode.ServerShuttingDown, 'server shutting down')
+    this.ctx.sessions.stopAll()
+    if (wasOpen) {
+      for (let i = 0; i < 50 && !this.ctx.acks.idle; i++) await new Promise((r) => setTimeout(r, 10))
+      await this.store.flush()
+      await this.store.close()
+    }
+    this.state = 'closed'
+  }
+}

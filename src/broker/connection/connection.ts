@@ -1,0 +1,288 @@
+/**
+ * One client connection: the byte stream, its parser, its state, keepalive and flow-control numbers, and the
+ * writer. Written by hand because it is the broker's own state machine; mqtt-packet only parses and encodes.
+ *
+ * States: `awaiting-connect` (only CONNECT is legal, a connect timer runs) -> `authenticating` (CONNECT being
+ * checked, or an MQTT 5 AUTH exchange) -> `connected` -> `closed`. Packets are handled strictly one after
+ * another: when a handler waits for an async hook, later packets wait in `backlog` so per-topic order holds.
+ */
+import type {Duplex} from 'node:stream'
+import type {BrokerContext} from '../context.js'
+import {connection__dispatch} from '../handlers/index.js'
+import type {ClientInfo} from '../hooks.js'
+import type {Session} from '../session/session.js'
+import type {WillRecord} from '../store/store.js'
+import type {ConnectionMeta} from '../transport/index.js'
+import {
+  type Packet,
+  type Parser,
+  type ProtocolVersion,
+  protocol__encode,
+  protocol__parser,
+  protocol__pendingLength,
+  reason__name,
+} from '../../protocol/index.js'
+import {connection__closed} from './lifecycle.js'
+
+export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
+
+let nextConnectionNumber = 1
+
+export class Connection {
+  readonly number = nextConnectionNumber++
+  state: ConnectionState = 'awaiting-connect'
+  protocolVersion: ProtocolVersion = 4
+  client: ClientInfo | null = null
+  session: Session | null = null
+  clientId = ''
+  /** MQTT 5: the id the broker chose for an empty client id, reported in CONNACK. */
+  assignedClientId: string | undefined = undefined
+  /** MQTT 5: the keepalive the broker imposed (Server Keep Alive), when it differs from the client's. */
+  serverKeepalive: number | undefined = undefined
+  /** Seconds; 0 = no keepalive. */
+  keepalive = 0
+  lastActivity = Date.now()
+  will: WillRecord | null = null
+  /** Why the connection ended, for logs, hooks and events. */
+  closeReason = ''
+  /** True after a DISCONNECT (or a takeover) that must not publish the will. */
+  willDiscarded = false
+
+  // MQTT 5 limits the client announced in CONNECT.
+  clientReceiveMaximum = 65_535
+  clientMaximumPacketSize = 0
+  clientTopicAliasMaximum = 0
+  requestProblemInformation = true
+  requestResponseInformation = false
+  /** Inbound topic aliases (alias -> topic) [MQTT-3.3.2-12]. */
+  aliases: Map<number, string> | null = null
+  authMethod: string | undefined = undefined
+
+  /** PUBACK/PUBREC waiting for the store's flush (with the session's QoS 2 ids: our side of Receive Maximum). */
+  acksWaiting = 0
+
+  private readonly parser: Parser
+  private backlog: Packet[] = []
+  private busy = false
+  private corked = false
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(
+    readonly ctx: BrokerContext,
+    readonly stream: Duplex,
+    readonly meta: ConnectionMeta,
+  ) {
+    this.parser = protocol__parser()
+    this.parser.on('packet', this.onPacket)
+    this.parser.on('error', this.onParseError)
+    stream.on('data', this.onData)
+    stream.on('error', this.onStreamError)
+    stream.on('close', this.onStreamClose)
+    stream.on('end', this.onStreamEnd)
+    this.timer = setTimeout(onConnectTimeout, ctx.options.connectTimeout, this)
+    this.timer.unref()
+  }
+
+  /** `client-id (address)` or just the address before CONNECT, for log lines. */
+  get label(): string {
+    const peer = `${this.meta.remoteAddress}${this.meta.remotePort === undefined ? '' : `:${this.meta.remotePort}`}`
+    return this.clientId ? `${this.clientId} (${peer})` : peer
+  }
+
+  /** Encodes and writes a packet for this client's protocol level. */
+  send(packet: Packet): void {
+    this.write(protocol__encode(packet, this.protocolVersion))
+  }
+
+  /** Writes bytes; writes of one tick are corked into as few syscalls as the stream allows. */
+  write(data: Buffer): void {
+    if (this.state === 'closed') return
+    if (!this.corked) {
+      this.corked = true
+      this.stream.cork()
+      process.nextTick(uncork, this)
+    }
+    this.ctx.stats.bytesSent += data.length
+    this.ctx.stats.messagesSent++
+    this.stream.write(data)
+  }
+
+  /** Bytes written but not yet taken by the socket: the slow-reader measure. */
+  get outputBuffered(): number {
+    return this.stream.writableLength
+  }
+
+  /**
+   * Ends the connection. With a reason code an MQTT 5 client that completed CONNECT first gets a DISCONNECT
+   * carrying it (and a reason string when it asked for problem information) [MQTT-4.13.2-1].
+   */
+  close(reasonCode?: number, reason?: string): void {
+    if (this.state === 'closed') return
+    this.closeReason ||= reason ?? (reasonCode === undefined ? 'closed by the broker' : reason__name(reasonCode))
+    if (reasonCode !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
+      const properties = reason && this.requestProblemInformation ? {reasonString: reason} : undefined
+      try {
+        this.send({cmd: 'disconnect', reasonCode, properties})
+      } catch {
+        // An unencodable reason string must not stop the close.
+      }
+    }
+    this.finish()
+    // Let corked bytes (the DISCONNECT, a CONNACK refusal) reach the socket before it is torn down.
+    if (this.corked) {
+      this.corked = false
+      this.stream.uncork()
+    }
+    this.stream.end()
+    setTimeout(destroyLater, 1000, this.stream).unref()
+  }
+
+  /** Restarts the keepalive timer: called after CONNECT was accepted. */
+  startKeepalive(): void {
+    this.clearTimer()
+    if (this.keepalive > 0) {
+      // [MQTT-3.1.2-24] 1.5 times the keepalive without a packet closes the connection.
+      this.timer = setTimeout(onKeepaliveTimer, this.keepalive * 1500, this)
+      this.timer.unref()
+    }
+  }
+
+  /** @internal keepalive check, rescheduled for the remaining time while the client is active. */
+  checkKeepalive(): void {
+    const limit = this.keepalive * 1500
+    const idle = Date.now() - this.lastActivity
+    if (idle >= limit) {
+      this.ctx.logger.info(`client ${this.label} timed out after ${this.keepalive * 1.5} s without a packet`)
+      this.close(0x8d, 'keepalive timeout')
+      return
+    }
+    this.timer = setTimeout(onKeepaliveTimer, limit - idle, this)
+    this.timer.unref()
+  }
+
+  clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private finish(): void {
+    if (this.state === 'closed') return
+    const wasConnected = this.state === 'connected'
+    this.state = 'closed'
+    this.clearTimer()
+    this.backlog.length = 0
+    this.parser.removeAllListeners('packet')
+    this.stream.off('data', this.onData)
+    connection__closed(this, wasConnected)
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.lastActivity = Date.now()
+    this.ctx.stats.bytesReceived += chunk.length
+    this.parser.parse(chunk)
+    // Refuse a declared remaining length over the limit before buffering the rest of it.
+    if (this.state !== 'closed' && protocol__pendingLength(this.parser) > this.ctx.options.maxPacketSize) {
+      this.tooLarge(protocol__pendingLength(this.parser))
+    }
+  }
+
+  private tooLarge(length: number): void {
+    this.ctx.logger.warn(`client ${this.label}: packet of ${length} bytes is over the ${this.ctx.options.maxPacketSize}-byte limit, closing`)
+    this.close(0x95, 'packet too large')
+  }
+
+  private readonly onPacket = (packet: Packet): void => {
+    if (this.state === 'closed') return
+    if ((packet.length ?? 0) > this.ctx.options.maxPacketSize) {
+      this.tooLarge(packet.length ?? 0)
+      return
+    }
+    this.ctx.stats.messagesReceived++
+    if (this.busy) {
+      this.backlog.push(packet)
+      return
+    }
+    this.run(packet)
+  }
+
+  private run(packet: Packet): void {
+    let result: void | Promise<void>
+    try {
+      result = connection__dispatch(this, packet)
+    } catch (error) {
+      this.internalError(error)
+      return
+    }
+    if (result !== undefined) {
+      this.busy = true
+      this.stream.pause()
+      result.then(this.resume, this.onHandlerError)
+    }
+  }
+
+  private readonly resume = (): void => {
+    this.busy = false
+    while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift()!)
+    if (!this.busy && this.state !== 'closed') this.stream.resume()
+  }
+
+  private readonly onHandlerError = (error: unknown): void => {
+    this.busy = false
+    this.internalError(error)
+  }
+
+  private internalError(error: unknown): void {
+    this.ctx.logger.error(`client ${this.label}: internal error, closing: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    this.close(0x83, 'implementation specific error')
+  }
+
+  private readonly onParseError = (error: Error): void => {
+    if (this.state === 'closed') return
+    this.ctx.logger.warn(`client ${this.label}: malformed packet (${error.message}), closing`)
+    if (this.state === 'awaiting-connect' && error.message === 'Invalid protocol version') {
+      // [MQTT-3.1.2-2] an unsupported level gets CONNACK 0x01, in 3.1.1 form since we cannot know the client's.
+      this.protocolVersion = 4
+      this.send({cmd: 'connack', returnCode: 1, sessionPresent: false})
+      this.close(undefined, 'unsupported protocol version')
+      return
+    }
+    this.close(0x81, `malformed packet: ${error.message}`)
+  }
+
+  private readonly onStreamError = (error: Error): void => {
+    this.ctx.logger.debug(`client ${this.label}: socket error: ${error.message}`)
+    this.closeReason ||= `socket error: ${error.message}`
+    this.finish()
+    this.stream.destroy()
+  }
+
+  private readonly onStreamEnd = (): void => {
+    this.closeReason ||= 'connection closed by the client'
+    this.finish()
+    this.stream.end()
+  }
+
+  private readonly onStreamClose = (): void => {
+    this.closeReason ||= 'connection lost'
+    this.finish()
+  }
+}
+
+function uncork(connection: Connection): void {
+  ;(connection as unknown as {corked: boolean}).corked = false
+  connection.stream.uncork()
+}
+
+function onConnectTimeout(connection: Connection): void {
+  if (connection.state !== 'awaiting-connect' && connection.state !== 'authenticating') return
+  connection.ctx.logger.info(`client ${connection.label}: no CONNECT within ${connection.ctx.options.connectTimeout} ms, closing`)
+  connection.close(undefined, 'connect timeout')
+}
+
+function onKeepaliveTimer(connection: Connection): void {
+  connection.checkKeepalive()
+}
+
+function destroyLater(stream: Duplex): void {
+  stream.destroy()
+}

@@ -1,0 +1,66 @@
+/**
+ * What the broker's parts share: one object built by Broker and handed to connections, handlers, sessions and
+ * the router, so none of them imports Broker itself (no cycles, and each part can be tested on its own).
+ */
+import type {EventEmitter} from 'node:events'
+import type {AckBatcher} from './connection/acks.js'
+import type {Connection} from './connection/connection.js'
+import type {Hooks} from './hooks.js'
+import type {Logger} from './logger.js'
+import type {ResolvedOptions} from './options.js'
+import type {Router} from './router.js'
+import type {SessionRegistry} from './session/registry.js'
+import type {Store} from './store/store.js'
+
+/** Counters read by $SYS and the admin API. */
+export interface BrokerStats {
+  startedAt: number
+  clientsConnected: number
+  clientsMaximum: number
+  /** Every connection that completed CONNECT since start. */
+  clientsTotal: number
+  messagesReceived: number
+  messagesSent: number
+  publishReceived: number
+  publishSent: number
+  bytesReceived: number
+  bytesSent: number
+  /** QoS 1/2 messages dropped because a session queue was full, and QoS 0 dropped for slow readers. */
+  messagesDropped: number
+  /** Messages that expired before they could be delivered (MQTT 5 message expiry). */
+  messagesExpired: number
+}
+
+export interface BrokerContext {
+  readonly options: ResolvedOptions
+  readonly store: Store
+  readonly hooks: Hooks
+  readonly logger: Logger
+  readonly stats: BrokerStats
+  readonly router: Router
+  readonly sessions: SessionRegistry
+  /** Connections that completed CONNECT, by client id. */
+  readonly clients: Map<string, Connection>
+  /** Every open socket, connected or not (shutdown closes them all). */
+  readonly connections: Set<Connection>
+  readonly acks: AckBatcher
+  readonly events: EventEmitter
+  closing: boolean
+}
+
+export function stats__create(): BrokerStats {
+  return {
+    startedAt: Date.now(),
+    clientsConnected: 0,
+    clientsMaximum: 0,
+    clientsTotal: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    publishReceived: 0,
+    publishSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    messagesDropped: 0,
+    messagesExpired: 0,
+  }
+}

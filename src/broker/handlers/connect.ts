@@ -1,0 +1,263 @@
+/**
+ * CONNECT, as a list of named steps read top to bottom like the spec (§3.1): check the protocol, the client id,
+ * the broker's limits and the will; authenticate (password hook, or MQTT 5 enhanced authentication through AUTH);
+ * then accept: take over an existing connection, start or resume the session, answer CONNACK, resend what the
+ * session still owes the client.
+ */
+import {randomBytes} from 'node:crypto'
+import type {Connection} from '../connection/connection.js'
+import type {ClientInfo} from '../hooks.js'
+import {delivery__drain, delivery__resend} from '../session/delivery.js'
+import {EXPIRY_NEVER} from '../session/session.js'
+import type {WillRecord} from '../store/store.js'
+import {topic__validateName} from '../topics/index.js'
+import {
+  type IConnackPacket,
+  type IConnectPacket,
+  ReasonCode,
+  protocol__label,
+  reason__name,
+  reason__toV3Connack,
+} from '../../protocol/index.js'
+import {beginEnhancedAuth} from './auth.js'
+import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
+import {message__payload, message__payloadValid, message__properties} from './message.js'
+
+/** A refusal: CONNACK with the code (3.1.1: the nearest return code) then close [MQTT-3.2.2-5]. */
+export function connect__refuse(connection: Connection, reasonCode: number, reason: string): void {
+  const ctx = connection.ctx
+  ctx.logger.info(`client ${connection.label} refused: ${reason} (${reason__name(reasonCode)})`)
+  const connack: IConnackPacket =
+    connection.protocolVersion === 5
+      ? {cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason}}
+      : {cmd: 'connack', sessionPresent: false, returnCode: reason__toV3Connack(reasonCode)}
+  connection.send(connack)
+  connection.close(undefined, reason)
+}
+
+export function handleConnect(connection: Connection, packet: IConnectPacket): void | Promise<void> {
+  connection.state = 'authenticating'
+  connection.protocolVersion = packet.protocolVersion ?? 4
+  if (!checkProtocol(connection, packet)) return
+  const clientId = checkClientId(connection, packet)
+  if (clientId === null) return
+  if (!checkLimits(connection, packet)) return
+  const will = checkWill(connection, packet)
+  if (will === false) return
+  connection.will = will
+  readClientProperties(connection, packet)
+  const client = clientInfo(connection, clientId, packet.username)
+  connection.client = client
+  connection.clientId = clientId
+
+  const method = packet.properties?.authenticationMethod
+  if (connection.protocolVersion === 5 && method !== undefined) {
+    return beginEnhancedAuth(connection, packet, method, packet.properties?.authenticationData)
+  }
+  const ctx = connection.ctx
+  const verdict = hooks__decide(ctx, 'authenticate', ctx.hooks.authenticate, ReasonCode.BadUserNameOrPassword, client, packet.username, packet.password)
+  if (hooks__isThenable(verdict)) return verdict.then((code) => afterAuthentication(connection, packet, code))
+  afterAuthentication(connection, packet, verdict)
+}
+
+function afterAuthentication(connection: Connection, packet: IConnectPacket, code: number): void {
+  if (connection.state !== 'authenticating') return
+  if (code !== 0) {
+    connect__refuse(connection, code, code === ReasonCode.BadUserNameOrPassword ? 'bad user name or password' : 'not authorized')
+    return
+  }
+  connect__accept(connection, packet, undefined)
+}
+
+/** [MQTT-3.1.2-1] the name must match the level: `MQIsdp` for 3.1, `MQTT` for 3.1.1 and 5. */
+function checkProtocol(connection: Connection, packet: IConnectPacket): boolean {
+  const expected = connection.protocolVersion === 3 ? 'MQIsdp' : 'MQTT'
+  if (packet.protocolId !== expected) {
+    connection.ctx.logger.warn(`client ${connection.label}: protocol name ${packet.protocolId} with level ${connection.protocolVersion}, closing [MQTT-3.1.2-1]`)
+    connection.close(undefined, 'bad protocol name')
+    return false
+  }
+  return true
+}
+
+/**
+ * Client identifier rules: an empty id gets an assigned one when the session is clean [MQTT-3.1.3-6] (always in
+ * MQTT 5, reported in CONNACK); an empty id asking for a persistent 3.1.1 session is refused with 0x02
+ * [MQTT-3.1.3-8]; ids over the configured length are refused [MQTT-3.1.3-5].
+ */
+function checkClientId(connection: Connection, packet: IConnectPacket): string | null {
+  const v = connection.protocolVersion
+  let id = packet.clientId ?? ''
+  if (id === '') {
+    if (v !== 5 && !packet.clean) {
+      connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, 'empty client id needs clean session [MQTT-3.1.3-8]')
+      return null
+    }
+    if (v === 3) {
+      connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 requires a client id')
+      return null
+    }
+    id = `mqttkit-${randomBytes(8).toString('hex')}`
+    connection.assignedClientId = v === 5 ? id : undefined
+  }
+  if (id.length > connection.ctx.options.maxClientIdLength) {
+    connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, `client id longer than ${connection.ctx.options.maxClientIdLength} characters`)
+    return null
+  }
+  return id
+}
+
+function checkLimits(connection: Connection, packet: IConnectPacket): boolean {
+  const ctx = connection.ctx
+  if (ctx.closing) {
+    connect__refuse(connection, ReasonCode.ServerShuttingDown, 'server shutting down')
+    return false
+  }
+  if (ctx.stats.clientsConnected >= ctx.options.maxConnections && !ctx.clients.has(packet.clientId)) {
+    connect__refuse(connection, ReasonCode.QuotaExceeded, `connection limit of ${ctx.options.maxConnections} reached`)
+    return false
+  }
+  const max = ctx.options.maxKeepalive
+  const keepalive = packet.keepalive ?? 0
+  if (max < 65_535 && (keepalive === 0 || keepalive > max)) {
+    if (connection.protocolVersion !== 5) {
+      // 3.1.1 cannot be told a shorter keepalive: refuse rather than drop a well-behaved client later.
+      connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, `keepalive ${keepalive} s is over the broker's maximum of ${max} s`)
+      return false
+    }
+    // [MQTT-3.2.2-21] MQTT 5: the client must use the Server Keep Alive we send back.
+    connection.serverKeepalive = max
+  }
+  connection.keepalive = connection.serverKeepalive ?? keepalive
+  return true
+}
+
+function checkWill(connection: Connection, packet: IConnectPacket): WillRecord | null | false {
+  const will = packet.will
+  if (will === undefined || will === null) return null
+  const ctx = connection.ctx
+  const bad = topic__validateName(will.topic, {maxLength: ctx.options.maxTopicLength, maxLevels: ctx.options.maxTopicLevels})
+  if (bad !== null) {
+    connect__refuse(connection, ReasonCode.TopicNameInvalid, `will topic invalid: ${bad}`)
+    return false
+  }
+  const qos = will.qos ?? 0
+  if (qos > ctx.options.maxQos) {
+    connect__refuse(connection, ReasonCode.QosNotSupported, `will QoS ${qos} over the maximum ${ctx.options.maxQos}`)
+    return false
+  }
+  if (will.retain && !ctx.options.retainAvailable) {
+    connect__refuse(connection, ReasonCode.RetainNotSupported, 'retained wills are not available')
+    return false
+  }
+  const payload = message__payload(will.payload)
+  if (!message__payloadValid(will.properties, payload)) {
+    connect__refuse(connection, ReasonCode.PayloadFormatInvalid, 'will payload is not valid UTF-8')
+    return false
+  }
+  const {willDelayInterval, ...props} = will.properties ?? {}
+  const record: WillRecord = {topic: will.topic, payload, qos, retain: will.retain === true, delayInterval: willDelayInterval ?? 0}
+  const properties = message__properties(props)
+  if (properties !== undefined) record.properties = properties
+  return record
+}
+
+function readClientProperties(connection: Connection, packet: IConnectPacket): void {
+  const p = packet.properties
+  if (connection.protocolVersion !== 5 || p === undefined) return
+  if (p.receiveMaximum !== undefined) connection.clientReceiveMaximum = p.receiveMaximum
+  if (p.maximumPacketSize !== undefined) connection.clientMaximumPacketSize = p.maximumPacketSize
+  if (p.topicAliasMaximum !== undefined) connection.clientTopicAliasMaximum = p.topicAliasMaximum
+  if (p.requestProblemInformation === false) connection.requestProblemInformation = false
+  if (p.requestResponseInformation === true) connection.requestResponseInformation = true
+}
+
+function clientInfo(connection: Connection, id: string, username: string | undefined): ClientInfo {
+  const meta = connection.meta
+  const info: {-readonly [K in keyof ClientInfo]: ClientInfo[K]} = {
+    id,
+    protocolVersion: connection.protocolVersion,
+    transport: meta.transport,
+    remoteAddress: meta.remoteAddress,
+  }
+  if (username !== undefined) info.username = username
+  if (meta.remotePort !== undefined) info.remotePort = meta.remotePort
+  if (meta.certificate !== undefined) info.certificate = meta.certificate
+  return info
+}
+
+/**
+ * The accepting half of CONNECT, shared with enhanced authentication. `auth` carries the method and final data
+ * for an MQTT 5 AUTH exchange's CONNACK.
+ */
+export function connect__accept(connection: Connection, packet: IConnectPacket, auth: {method: string; data?: Buffer} | undefined): void {
+  const ctx = connection.ctx
+  const id = connection.clientId
+  const v = connection.protocolVersion
+
+  // [MQTT-3.1.4-2] takeover: the existing connection with this id is closed (MQTT 5: DISCONNECT 0x8E).
+  const previous = ctx.clients.get(id)
+  if (previous !== undefined && previous !== connection) {
+    ctx.logger.info(`client ${id} connected again from ${connection.meta.remoteAddress}: closing the older connection`)
+    previous.close(ReasonCode.SessionTakenOver, 'session taken over')
+  }
+
+  const expiry = v === 5 ? (packet.properties?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : EXPIRY_NEVER
+  let session = ctx.sessions.get(id)
+  // [MQTT-3.1.2-6] clean session / clean start discards the old session; [MQTT-3.2.2-2] session present otherwise.
+  if (session !== undefined && packet.clean) {
+    ctx.sessions.discard(session)
+    session = undefined
+  }
+  const sessionPresent = session !== undefined
+  if (session === undefined) {
+    session = ctx.sessions.create(id, v, expiry, connection.client!)
+  } else {
+    ctx.sessions.resumed(session)
+    session.protocolVersion = v
+    session.expiryInterval = expiry
+    session.client = connection.client!
+    if (!session.persistent && session.stored) {
+      ctx.store.deleteSession(id)
+      session.stored = false
+    }
+  }
+  session.connection = connection
+  connection.session = session
+  ctx.clients.set(id, connection)
+  ctx.sessions.persist(session)
+
+  connection.state = 'connected'
+  ctx.stats.clientsConnected++
+  ctx.stats.clientsTotal++
+  if (ctx.stats.clientsConnected > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.stats.clientsConnected
+  connection.send(connack(connection, sessionPresent, auth))
+  if (sessionPresent) delivery__resend(ctx, session, connection)
+  delivery__drain(ctx, session)
+  connection.startKeepalive()
+  ctx.logger.info(
+    `client ${connection.label} connected (${protocol__label(v)}, keepalive ${connection.keepalive} s, ${packet.clean ? 'clean' : 'persistent'} session${sessionPresent ? ' resumed' : ''})`,
+  )
+  hooks__notify(ctx, 'onConnect', connection.client!)
+  ctx.events.emit('clientConnected', connection.client!)
+}
+
+function connack(connection: Connection, sessionPresent: boolean, auth: {method: string; data?: Buffer} | undefined): IConnackPacket {
+  if (connection.protocolVersion !== 5) return {cmd: 'connack', sessionPresent, returnCode: 0}
+  const o = connection.ctx.options
+  const properties: NonNullable<IConnackPacket['properties']> = {}
+  // [MQTT-3.2.2-16] a server-assigned id is reported back.
+  if (connection.assignedClientId !== undefined) properties.assignedClientIdentifier = connection.assignedClientId
+  if (connection.serverKeepalive !== undefined) properties.serverKeepAlive = connection.serverKeepalive
+  if (o.maxInflight < 65_535) properties.receiveMaximum = o.maxInflight
+  if (o.maxQos < 2) properties.maximumQoS = o.maxQos
+  if (!o.retainAvailable) properties.retainAvailable = false
+  properties.maximumPacketSize = o.maxPacketSize
+  if (o.topicAliasMaximum > 0) properties.topicAliasMaximum = o.topicAliasMaximum
+  if (connection.requestResponseInformation) properties.responseInformation = `response/${connection.clientId}`
+  if (auth !== undefined) {
+    properties.authenticationMethod = auth.method
+    if (auth.data !== undefined) properties.authenticationData = auth.data
+  }
+  return {cmd: 'connack', sessionPresent, reasonCode: 0, properties}
+}

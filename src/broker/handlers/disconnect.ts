@@ -1,0 +1,25 @@
+/**
+ * DISCONNECT from the client: the will is discarded [MQTT-3.14.4-3] unless an MQTT 5 client says 0x04
+ * "disconnect with will message"; an MQTT 5 client may change the session expiry here, but not from 0 to
+ * non-zero [MQTT-3.14.2-2].
+ */
+import type {Connection} from '../connection/connection.js'
+import {type IDisconnectPacket, ReasonCode, reason__name} from '../../protocol/index.js'
+
+export function handleDisconnect(connection: Connection, packet: IDisconnectPacket): void {
+  const session = connection.session!
+  const code = packet.reasonCode ?? 0
+  if (connection.protocolVersion === 5) {
+    const expiry = packet.properties?.sessionExpiryInterval
+    if (expiry !== undefined) {
+      if (session.expiryInterval === 0 && expiry !== 0) {
+        connection.close(ReasonCode.ProtocolError, 'session expiry changed from 0 on DISCONNECT')
+        return
+      }
+      session.expiryInterval = expiry
+    }
+  }
+  if (code !== ReasonCode.DisconnectWithWill) connection.willDiscarded = true
+  connection.closeReason = code === 0 ? 'disconnected' : `disconnected (${reason__name(code)})`
+  connection.close()
+}

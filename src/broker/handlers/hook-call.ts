@@ -1,0 +1,59 @@
+/**
+ * Calling user hooks safely: a hook may be sync or async, may return false, throw a HookError with a reason code
+ * or throw anything else; none of that may crash the broker. Decisions come back as a reason code (0 = allowed),
+ * synchronously when the hook answered synchronously, so the hot path allocates no promise for sync hooks.
+ */
+import type {BrokerContext} from '../context.js'
+import {HookError, type Hooks} from '../hooks.js'
+import {ReasonCode} from '../../protocol/index.js'
+
+type NotifyName = 'onConnect' | 'onDisconnect' | 'onPublish' | 'onSubscribe' | 'onUnsubscribe'
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as {then?: unknown}).then === 'function'
+}
+
+/** Maps a thrown value to a reason code, logging the unexpected ones. */
+export function hooks__errorCode(ctx: BrokerContext, hook: string, error: unknown, refused: number): number {
+  if (error instanceof HookError) return error.reasonCode >= 0x80 ? error.reasonCode : refused
+  ctx.logger.warn(`hook ${hook} threw: ${error instanceof Error ? error.message : String(error)}`)
+  return ReasonCode.UnspecifiedError
+}
+
+/**
+ * Runs a yes/no hook. Returns 0 when allowed, else the reason code (`refused` for a plain false), or a promise of
+ * that when the hook is async.
+ */
+export function hooks__decide<A extends unknown[]>(
+  ctx: BrokerContext,
+  name: string,
+  fn: (...args: A) => boolean | Promise<boolean>,
+  refused: number,
+  ...args: A
+): number | Promise<number> {
+  let result: boolean | Promise<boolean>
+  try {
+    result = fn(...args)
+  } catch (error) {
+    return hooks__errorCode(ctx, name, error, refused)
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (ok) => (ok === false ? refused : 0),
+      (error: unknown) => hooks__errorCode(ctx, name, error, refused),
+    )
+  }
+  return result === false ? refused : 0
+}
+
+/** Fires a notification hook; its result is ignored and its failures are only logged. */
+export function hooks__notify<K extends NotifyName>(ctx: BrokerContext, name: K, ...args: Parameters<Hooks[K]>): void {
+  try {
+    const result = (ctx.hooks[name] as (...a: Parameters<Hooks[K]>) => unknown)(...args)
+    if (isThenable(result)) Promise.resolve(result).catch((error: unknown) => ctx.logger.warn(`hook ${name} failed: ${String(error)}`))
+  } catch (error) {
+    ctx.logger.warn(`hook ${name} threw: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+export {isThenable as hooks__isThenable}

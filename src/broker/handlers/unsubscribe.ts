@@ -1,0 +1,28 @@
+/** UNSUBSCRIBE (§3.10): removes each filter; UNSUBACK (MQTT 5: one reason code per filter [MQTT-3.11.3-1]). */
+import type {Connection} from '../connection/connection.js'
+import {type IUnsubscribePacket, ReasonCode} from '../../protocol/index.js'
+import {hooks__notify} from './hook-call.js'
+
+export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
+  const ctx = connection.ctx
+  const session = connection.session!
+  const codes: number[] = []
+  const removed: string[] = []
+  for (const filter of packet.unsubscriptions) {
+    if (session.subscriptions.delete(filter)) {
+      ctx.router.unsubscribe(session.clientId, filter)
+      removed.push(filter)
+      codes.push(ReasonCode.Success)
+    } else {
+      codes.push(ReasonCode.NoSubscriptionExisted)
+    }
+  }
+  if (removed.length > 0) ctx.sessions.persist(session)
+  // [MQTT-3.10.4-4] UNSUBACK even when nothing matched.
+  if (connection.protocolVersion === 5) connection.send({cmd: 'unsuback', messageId: packet.messageId, granted: codes})
+  else connection.send({cmd: 'unsuback', messageId: packet.messageId, granted: []})
+  if (removed.length > 0) {
+    hooks__notify(ctx, 'onUnsubscribe', connection.client!, removed)
+    ctx.events.emit('unsubscribe', removed, connection.client)
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * BrokerOptions (what library users and `mqttkit broker` pass) and their resolved form with every default filled
+ * in. Defaults are documented in docs/broker.md; keep the two in step.
+ */
+import type {Hooks} from './hooks.js'
+import type {LogLevel, Logger} from './logger.js'
+import type {Store} from './store/store.js'
+import type {SharedStrategy} from './topics/shared.js'
+import type {ListenerSpec} from './transport/index.js'
+
+export interface BrokerOptions {
+  /** Default: one TCP listener on 0.0.0.0:1883. */
+  listeners?: ListenerSpec[]
+  /** Default: a new MemoryStore. */
+  store?: Store
+  hooks?: Partial<Hooks>
+  /** Concurrent client connections; more are refused (CONNACK 0x97 / 3.1.1 code 3). Default 100 000. */
+  maxConnections?: number
+  /**
+   * Largest keepalive (seconds) a client may use. MQTT 5 clients asking for more (or for 0) get the maximum as
+   * Server Keep Alive; MQTT 3.1/3.1.1 clients cannot be told, so they are refused with return code 2. Default 65535.
+   */
+  maxKeepalive?: number
+  /** Largest packet (bytes, whole packet) accepted and sent. Default 1 MiB. */
+  maxPacketSize?: number
+  /** Unacknowledged QoS 1/2 messages per client in each direction (our Receive Maximum). Default 100. */
+  maxInflight?: number
+  /** Messages queued per session (offline or over the inflight window); beyond it new messages are dropped. Default 1000. */
+  maxQueued?: number
+  /** Topic name/filter length in bytes. Default 65535. */
+  maxTopicLength?: number
+  /** Topic levels in a name or filter. Default 128. */
+  maxTopicLevels?: number
+  /** Client identifier length in characters. Default 256. */
+  maxClientIdLength?: number
+  /** Subscriptions per session; more get SUBACK 0x97 (3.1.1: 0x80). Default 1000. */
+  maxSubscriptions?: number
+  /** Bytes waiting in one connection's socket before QoS 0 messages to it are dropped. Default 2 MiB. */
+  maxOutputBuffer?: number
+  /** Milliseconds a new connection may take to send CONNECT. Default 10 000. */
+  connectTimeout?: number
+  /** Topic aliases a client may use towards the broker (MQTT 5). Default 100; 0 disables them. */
+  topicAliasMaximum?: number
+  /** Seconds between $SYS updates; 0 disables them. Default 10. */
+  sysInterval?: number
+  /** How a shared subscription group picks its member. Default 'round-robin'. */
+  sharedStrategy?: SharedStrategy
+  /** Highest QoS the broker grants and accepts. Default 2. */
+  maxQos?: 0 | 1 | 2
+  /** Whether retained messages are stored. Default true. */
+  retainAvailable?: boolean
+  logger?: Logger
+  /** Used when no `logger` is given. Default 'info'. */
+  logLevel?: LogLevel
+}
+
+export interface ResolvedOptions {
+  maxConnections: number
+  maxKeepalive: number
+  maxPacketSize: number
+  maxInflight: number
+  maxQueued: number
+  maxTopicLength: number
+  maxTopicLevels: number
+  maxClientIdLength: number
+  maxSubscriptions: number
+  maxOutputBuffer: number
+  connectTimeout: number
+  topicAliasMaximum: number
+  sysInterval: number
+  sharedStrategy: SharedStrategy
+  maxQos: 0 | 1 | 2
+  retainAvailable: boolean
+}
+
+export const DEFAULTS: ResolvedOptions = {
+  maxConnections: 100_000,
+  maxKeepalive: 65_535,
+  maxPacketSize: 1_048_576,
+  maxInflight: 100,
+  maxQueued: 1000,
+  maxTopicLength: 65_535,
+  maxTopicLevels: 128,
+  maxClientIdLength: 256,
+  maxSubscriptions: 1000,
+  maxOutputBuffer: 2 * 1_048_576,
+  connectTimeout: 10_000,
+  topicAliasMaximum: 100,
+  sysInterval: 10,
+  sharedStrategy: 'round-robin',
+  maxQos: 2,
+  retainAvailable: true,
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`)
+  }
+  return value
+}
+
+/** Fills defaults and checks ranges; throws RangeError with the option's name on a bad value. */
+export function options__resolve(o: BrokerOptions): ResolvedOptions {
+  return {
+    maxConnections: positive('maxConnections', o.maxConnections, DEFAULTS.maxConnections),
+    maxKeepalive: positive('maxKeepalive', o.maxKeepalive, DEFAULTS.maxKeepalive, 1, 65_535),
+    maxPacketSize: positive('maxPacketSize', o.maxPacketSize, DEFAULTS.maxPacketSize, 64, 268_435_460),
+    maxInflight: positive('maxInflight', o.maxInflight, DEFAULTS.maxInflight, 1, 65_535),
+    maxQueued: positive('maxQueued', o.maxQueued, DEFAULTS.maxQueued, 0),
+    maxTopicLength: positive('maxTopicLength', o.maxTopicLength, DEFAULTS.maxTopicLength, 1, 65_535),
+    maxTopicLevels: positive('maxTopicLevels', o.maxTopicLevels, DEFAULTS.maxTopicLevels),
+    maxClientIdLength: positive('maxClientIdLength', o.maxClientIdLength, DEFAULTS.maxClientIdLength, 23, 65_535),
+    maxSubscriptions: positive('maxSubscriptions', o.maxSubscriptions, DEFAULTS.maxSubscriptions),
+    maxOutputBuffer: positive('maxOutputBuffer', o.maxOutputBuffer, DEFAULTS.maxOutputBuffer, 1024),
+    connectTimeout: positive('connectTimeout', o.connectTimeout, DEFAULTS.connectTimeout),
+    topicAliasMaximum: positive('topicAliasMaximum', o.topicAliasMaximum, DEFAULTS.topicAliasMaximum, 0, 65_535),
+    sysInterval: positive('sysInterval', o.sysInterval, DEFAULTS.sysInterval, 0),
+    sharedStrategy: o.sharedStrategy ?? DEFAULTS.sharedStrategy,
+    maxQos: o.maxQos ?? DEFAULTS.maxQos,
+    retainAvailable: o.retainAvailable ?? DEFAULTS.retainAvailable,
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The publish pipeline after a message was accepted: retained store, then routing through the subscription trie
+ * and the shared groups to every matching session. Hand-written because it is the broker's hot path: one trie
+ * walk per message, overlapping subscriptions of one client merged into a single delivery at the highest QoS
+ * carrying every subscription identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3], one encoding per variant shared by all
+ * subscribers (session/delivery.ts).
+ */
+import type {BrokerContext} from './context.js'
+import {PublishVariants, delivery__deliver} from './session/delivery.js'
+import type {Session} from './session/session.js'
+import type {StoredMessage, SubscriptionRecord} from './store/store.js'
+import {RetainedTree, SharedGroups, SubscriptionTrie, topic__parseShared} from './topics/index.js'
+
+/** One client's merged view of all its subscriptions matching one message. */
+interface Match {
+  qos: number
+  retainAsPublished: boolean
+  subscriptionIds: number[] | undefined
+}
+
+export class Router {
+  readonly trie = new SubscriptionTrie<SubscriptionRecord>()
+  readonly shared: SharedGroups<SubscriptionRecord>
+  readonly retained = new RetainedTree<StoredMessage>()
+  private ctx!: BrokerContext
+
+  // Per-route scratch state, saved and restored around nested routes (a hook that publishes while we route).
+  private matches = new Map<string, Match>()
+  private from: string | null = null
+  private message: StoredMessage | null = null
+  private variants: PublishVariants | null = null
+  private count = 0
+
+  constructor(strategy: 'round-robin' | 'random' | 'sticky') {
+    this.shared = new SharedGroups<SubscriptionRecord>(strategy)
+  }
+
+  attach(ctx: BrokerContext): void {
+    this.ctx = ctx
+  }
+
+  /** Adds a subscription of a session; true when the filter was new for it. */
+  subscribe(clientId: string, record: SubscriptionRecord): boolean {
+    const shared = topic__parseShared(record.filter)
+    if (shared !== null) return this.shared.add(shared.group, shared.filter, clientId, record)
+    return this.trie.add(record.filter, clientId, record)
+  }
+
+  unsubscribe(clientId: string, filter: string): boolean {
+    const shared = topic__parseShared(filter)
+    if (shared !== null) return this.shared.remove(shared.group, shared.filter, clientId)
+    return this.trie.remove(filter, clientId)
+  }
+
+  get subscriptionCount(): number {
+    return this.trie.size + this.shared.size
+  }
+
+  /**
+   * Publishes an accepted message: stores or clears it as retained when its retain flag is set [MQTT-3.3.1-5],
+   * then routes it. `from` is the publishing client id (for No Local), null for the broker's own messages.
+   * Returns the number of sessions it was delivered or queued to.
+   */
+  publish(message: StoredMessage, from: string | null): number {
+    const ctx = this.ctx
+    if (message.retain && ctx.options.retainAvailable) {
+      const result = this.retained.set(message)
+      if (result !== 'absent') ctx.store.setRetained(message)
+    }
+    return this.route(message, from)
+  }
+
+  /** Delivers to every matching session; returns how many. */
+  route(message: StoredMessage, from: string | null): number {
+    const outer = {matches: this.matches, from: this.from, message: this.message, variants: this.variants, count: this.count}
+    const nested = this.message !== null
+    if (nested) this.matches = new Map()
+    this.from = from
+    this.message = message
+    this.variants = new PublishVariants(message)
+    this.count = 0
+    try {
+      this.trie.match(message.topic, this.collect)
+      for (const [clientId, match] of this.matches) this.deliverTo(clientId, match.qos, match.retainAsPublished, match.subscriptionIds)
+      this.matches.clear()
+      this.shared.match(message.topic, this.onShared, this.isOnline)
+      return this.count
+    } finally {
+      this.matches = outer.matches
+      this.from = outer.from
+      this.message = outer.message
+      this.variants = outer.variants
+      this.count = outer.count
+      if (!nested) this.matches.clear()
+    }
+  }
+
+  private readonly collect = (clientId: string, sub: SubscriptionRecord): void => {
+    // [MQTT-3.8.3-3] No Local: not back to the publisher.
+    if (sub.noLocal && clientId === this.from) return
+    const known = this.matches.get(clientId)
+    if (known === undefined) {
+      this.matches.set(clientId, {
+        qos: sub.qos,
+        retainAsPublished: sub.retainAsPublished,
+        subscriptionIds: sub.subscriptionId === undefined ? undefined : [sub.subscriptionId],
+      })
+      return
+    }
+    if (sub.qos > known.qos) known.qos = sub.qos
+    if (sub.retainAsPublished) known.retainAsPublished = true
+    if (sub.subscriptionId !== undefined) (known.subscriptionIds ??= []).push(sub.subscriptionId)
+  }
+
+  private readonly onShared = (clientId: string, sub: SubscriptionRecord): void => {
+    this.deliverTo(clientId, sub.qos, sub.retainAsPublished, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId])
+  }
+
+  private readonly isOnline = (clientId: string): boolean => {
+    const session = this.ctx.sessions.get(clientId)
+    return session !== undefined && session.connection !== null
+  }
+
+  private deliverTo(clientId: string, grantedQos: number, retainAsPublished: boolean, subscriptionIds: number[] | undefined): void {
+    const session = this.ctx.sessions.get(clientId)
+    if (session === undefined) return
+    const message = this.message!
+    if (!this.mayForward(session, message)) return
+    // [MQTT-3.8.4-8] QoS downgraded to the granted QoS; [MQTT-3.3.1-9] retain cleared unless Retain As Published.
+    const qos = message.qos < grantedQos ? message.qos : grantedQos
+    const retain = retainAsPublished && message.retain
+    const delivered = qos === message.qos && retain === message.retain ? message : {...message, qos: qos as 0 | 1 | 2, retain}
+    this.count++
+    delivery__deliver(this.ctx, session, delivered, subscriptionIds, this.variants)
+  }
+
+  mayForward(session: Session, message: StoredMessage): boolean {
+    try {
+      return this.ctx.hooks.authorizeForward(session.client, message) !== false
+    } catch (error) {
+      this.ctx.logger.warn(`hook authorizeForward threw for ${session.clientId}: ${String(error)}`)
+      return false
+    }
+  }
+}

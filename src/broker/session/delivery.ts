@@ -1,0 +1,207 @@
+/**
+ * Getting one message to one session: QoS 0 straight out (or dropped for an offline client or a slow reader),
+ * QoS 1/2 into the inflight window when there is room [MQTT-4.9.0-2], else into the bounded queue. The queue
+ * drains as acknowledgements free the window and when the client comes back.
+ *
+ * Slow-reader policy: a connection whose socket holds more than `maxOutputBuffer` unsent bytes gets no more QoS 0
+ * messages (they are dropped and counted); QoS 1/2 messages are bounded by the inflight window and go to the queue
+ * beyond it. Nothing ever waits for a slow socket, so one slow reader never delays anyone else.
+ */
+import type {BrokerContext} from '../context.js'
+import type {Connection} from '../connection/connection.js'
+import type {QueuedRecord, StoredMessage} from '../store/store.js'
+import {type IPublishPacket, type ProtocolVersion, protocol__encode, protocol__publishIdOffset, protocol__withPacketId} from '../../protocol/index.js'
+import type {OutgoingInflight, Session} from './session.js'
+
+type PublishProperties = NonNullable<IPublishPacket['properties']>
+
+/** Seconds left before expiry, at least 1 [MQTT-3.3.2-6]. */
+function remainingSeconds(expiresAt: number, now: number): number {
+  return Math.max(1, Math.ceil((expiresAt - now) / 1000))
+}
+
+/** Encodes a PUBLISH for one protocol level; packet id 1 is a placeholder when `packetId` is 0. */
+export function delivery__encode(
+  message: StoredMessage,
+  version: ProtocolVersion,
+  qos: number,
+  retain: boolean,
+  packetId: number,
+  dup: boolean,
+  subscriptionIds: number[] | undefined,
+  now: number,
+): Buffer {
+  let properties: PublishProperties | undefined
+  if (version === 5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== undefined)) {
+    properties = {...message.properties}
+    if (message.expiresAt !== undefined) properties.messageExpiryInterval = remainingSeconds(message.expiresAt, now)
+    if (subscriptionIds !== undefined && subscriptionIds.length > 0) {
+      properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds
+    }
+  }
+  return protocol__encode(
+    {
+      cmd: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos: qos as 0 | 1 | 2,
+      retain,
+      dup,
+      messageId: qos > 0 ? packetId || 1 : undefined,
+      properties,
+    },
+    version,
+  )
+}
+
+/**
+ * The encode-once cache of one routed message: one buffer per (protocol family, QoS, retain) variant shared by
+ * every subscriber that needs it; QoS 1/2 copies get their packet id patched in.
+ */
+export class PublishVariants {
+  private readonly slots: Array<Buffer | undefined> = []
+  readonly now = Date.now()
+
+  constructor(readonly message: StoredMessage) {}
+
+  get(version: ProtocolVersion, qos: number, retain: boolean): Buffer {
+    const slot = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
+    let buffer = this.slots[slot]
+    if (buffer === undefined) {
+      buffer = delivery__encode(this.message, version, qos, retain, 0, false, undefined, this.now)
+      this.slots[slot] = buffer
+    }
+    return buffer
+  }
+}
+
+function tooLargeFor(connection: Connection, length: number): boolean {
+  // [MQTT-3.1.2-25] never send a packet over the client's Maximum Packet Size: drop it for this client only.
+  return connection.clientMaximumPacketSize > 0 && length > connection.clientMaximumPacketSize
+}
+
+function sendWindow(ctx: BrokerContext, connection: Connection): number {
+  return Math.min(connection.clientReceiveMaximum, ctx.options.maxInflight)
+}
+
+/**
+ * Delivers `message` (whose qos and retain are already this delivery's) to a session. `variants` is the shared
+ * encoding cache of a routed message; null for one-off deliveries (retained on subscribe, queue drain).
+ */
+export function delivery__deliver(
+  ctx: BrokerContext,
+  session: Session,
+  message: StoredMessage,
+  subscriptionIds: number[] | undefined,
+  variants: PublishVariants | null,
+): void {
+  const now = variants?.now ?? Date.now()
+  if (message.expiresAt !== undefined && message.expiresAt <= now) {
+    ctx.stats.messagesExpired++
+    return
+  }
+  const connection = session.connection
+  const online = connection !== null && connection.state === 'connected'
+  if (message.qos === 0) {
+    if (!online) return
+    if (connection.outputBuffered > ctx.options.maxOutputBuffer) {
+      ctx.stats.messagesDropped++
+      return
+    }
+    const encoded =
+      variants !== null && subscriptionIds === undefined
+        ? variants.get(connection.protocolVersion, 0, message.retain)
+        : delivery__encode(message, connection.protocolVersion, 0, message.retain, 0, false, subscriptionIds, now)
+    if (tooLargeFor(connection, encoded.length)) return
+    ctx.stats.publishSent++
+    connection.write(encoded)
+    return
+  }
+  if (online && session.queued === 0 && session.outgoing.size < sendWindow(ctx, connection)) {
+    sendInflight(ctx, session, connection, message, subscriptionIds, variants, now)
+    return
+  }
+  delivery__enqueue(ctx, session, message, subscriptionIds)
+}
+
+function sendInflight(
+  ctx: BrokerContext,
+  session: Session,
+  connection: Connection,
+  message: StoredMessage,
+  subscriptionIds: number[] | undefined,
+  variants: PublishVariants | null,
+  now: number,
+): void {
+  const packetId = session.allocatePacketId()
+  let encoded: Buffer
+  if (variants !== null && subscriptionIds === undefined) {
+    const shared = variants.get(connection.protocolVersion, message.qos, message.retain)
+    encoded = protocol__withPacketId(shared, protocol__publishIdOffset(shared), packetId, false)
+  } else {
+    encoded = delivery__encode(message, connection.protocolVersion, message.qos, message.retain, packetId, false, subscriptionIds, now)
+  }
+  if (tooLargeFor(connection, encoded.length)) return
+  const record: OutgoingInflight = {packetId, message, subscriptionIds, state: 'publish'}
+  session.outgoing.set(packetId, record)
+  if (session.persistent) {
+    ctx.store.setInflight({clientId: session.clientId, packetId, direction: 'outgoing', state: 'publish', message, subscriptionIds})
+  }
+  ctx.stats.publishSent++
+  connection.write(encoded)
+}
+
+export function delivery__enqueue(ctx: BrokerContext, session: Session, message: StoredMessage, subscriptionIds: number[] | undefined): void {
+  if (session.queued >= ctx.options.maxQueued) {
+    // Drop policy: the queue keeps the oldest messages; a new message that finds it full is dropped and counted.
+    session.dropped++
+    ctx.stats.messagesDropped++
+    if (session.dropped === 1 || session.dropped % 1000 === 0) {
+      ctx.logger.warn(`session ${session.clientId}: queue full (${ctx.options.maxQueued}), ${session.dropped} message(s) dropped so far`)
+    }
+    return
+  }
+  const record: QueuedRecord = {clientId: session.clientId, seq: session.nextSeq++, message}
+  if (subscriptionIds !== undefined) record.subscriptionIds = subscriptionIds
+  session.queue.push(record)
+  if (session.persistent) ctx.store.enqueue(record)
+}
+
+/** Sends queued messages while the client's window has room (after an ack, or on reconnect). */
+export function delivery__drain(ctx: BrokerContext, session: Session): void {
+  const connection = session.connection
+  if (connection === null || connection.state !== 'connected') return
+  const window = sendWindow(ctx, connection)
+  const now = Date.now()
+  while (session.outgoing.size < window) {
+    const record = session.shift()
+    if (record === undefined) break
+    if (session.persistent) ctx.store.dequeue(session.clientId, record.seq)
+    const message = record.message
+    if (message.expiresAt !== undefined && message.expiresAt <= now) {
+      ctx.stats.messagesExpired++
+      continue
+    }
+    if (message.qos === 0) {
+      connection.write(delivery__encode(message, connection.protocolVersion, 0, message.retain, 0, false, record.subscriptionIds, now))
+      continue
+    }
+    sendInflight(ctx, session, connection, message, record.subscriptionIds, null, now)
+  }
+}
+
+/**
+ * On a resumed session, sends every unacknowledged message again with DUP set and every PUBREL again
+ * [MQTT-4.4.0-1], in the original order, before anything new.
+ */
+export function delivery__resend(ctx: BrokerContext, session: Session, connection: Connection): void {
+  const now = Date.now()
+  for (const record of session.outgoing.values()) {
+    if (record.state === 'pubrel') {
+      connection.send({cmd: 'pubrel', messageId: record.packetId})
+      continue
+    }
+    const m = record.message
+    connection.write(delivery__encode(m, connection.protocolVersion, m.qos, m.retain, record.packetId, true, record.subscriptionIds, now))
+  }
+}

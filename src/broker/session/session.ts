@@ -1,0 +1,101 @@
+/**
+ * One session's state (MQTT §4.1): subscriptions, the outgoing inflight window, the inbound QoS 2 ids waiting for
+ * PUBREL, the offline queue and a will waiting for its delay. A session outlives its connections for
+ * `expiryInterval` seconds (0xFFFFFFFF: forever, the 3.1.1 "clean session = 0" case).
+ */
+import type {ClientInfo} from '../hooks.js'
+import type {QueuedRecord, SessionRecord, StoredMessage, SubscriptionRecord, WillRecord} from '../store/store.js'
+import type {Connection} from '../connection/connection.js'
+import type {ProtocolVersion} from '../../protocol/index.js'
+
+export const EXPIRY_NEVER = 0xffff_ffff
+
+export interface OutgoingInflight {
+  packetId: number
+  /** The message as delivered: QoS and retain flag already those of this delivery. */
+  message: StoredMessage
+  subscriptionIds?: number[]
+  /** 'publish': waiting for PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting for PUBCOMP. */
+  state: 'publish' | 'pubrel'
+}
+
+export class Session {
+  connection: Connection | null = null
+  /** The last client info seen, so hooks can be asked about an offline session's deliveries. */
+  client: ClientInfo
+  disconnectedAt: number | null = null
+  readonly subscriptions = new Map<string, SubscriptionRecord>()
+  readonly outgoing = new Map<number, OutgoingInflight>()
+  /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet [MQTT-4.3.3-9]. */
+  readonly incoming = new Set<number>()
+  /** Messages waiting for the client (offline, or over its receive maximum), oldest first. */
+  queue: QueuedRecord[] = []
+  queueHead = 0
+  nextSeq = 1
+  /** A will waiting for its delay interval (MQTT 5) after the connection dropped. */
+  will: WillRecord | undefined = undefined
+  willTimer: NodeJS.Timeout | null = null
+  expiryTimer: NodeJS.Timeout | null = null
+  /** True once written to the store, so ending the session deletes it there. */
+  stored = false
+  /** Messages dropped because the queue was full. */
+  dropped = 0
+  private nextPacketId = 1
+
+  constructor(
+    readonly clientId: string,
+    public protocolVersion: ProtocolVersion,
+    public expiryInterval: number,
+    client: ClientInfo,
+  ) {
+    this.client = client
+  }
+
+  /** Sessions with a non-zero expiry are persisted; clean ones live and die with their connection. */
+  get persistent(): boolean {
+    return this.expiryInterval > 0
+  }
+
+  get queued(): number {
+    return this.queue.length - this.queueHead
+  }
+
+  /** Removes and returns the oldest queued record. */
+  shift(): QueuedRecord | undefined {
+    if (this.queueHead >= this.queue.length) return undefined
+    const record = this.queue[this.queueHead]!
+    this.queue[this.queueHead++] = undefined as unknown as QueuedRecord
+    // Compact now and then instead of Array#shift on every message.
+    if (this.queueHead > 64 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead)
+      this.queueHead = 0
+    }
+    return record
+  }
+
+  peek(): QueuedRecord | undefined {
+    return this.queueHead < this.queue.length ? this.queue[this.queueHead] : undefined
+  }
+
+  /** A packet id not used by any unacknowledged outgoing message [MQTT-2.2.1-3]. */
+  allocatePacketId(): number {
+    for (let tries = 0; tries < 65_535; tries++) {
+      const id = this.nextPacketId
+      this.nextPacketId = id === 65_535 ? 1 : id + 1
+      if (!this.outgoing.has(id)) return id
+    }
+    throw new Error('no free packet identifier')
+  }
+
+  toRecord(): SessionRecord {
+    const record: SessionRecord = {
+      clientId: this.clientId,
+      protocolVersion: this.protocolVersion,
+      expiryInterval: this.expiryInterval,
+      disconnectedAt: this.disconnectedAt,
+      subscriptions: [...this.subscriptions.values()],
+    }
+    if (this.will) record.will = this.will
+    return record
+  }
+}

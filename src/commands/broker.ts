@@ -1,0 +1,166 @@
+import {Command, Flags} from '@oclif/core'
+import chalk from 'chalk'
+import {auth__hooks} from '../broker/auth/hooks.js'
+import {Broker} from '../broker/broker.js'
+import {type ConfigValue, config__load} from '../broker/config.js'
+import {LOG_LEVELS, type LogLevel} from '../broker/logger.js'
+import type {BrokerOptions} from '../broker/options.js'
+import {DEFAULTS} from '../broker/options.js'
+import type {ListenerSpec} from '../broker/transport/index.js'
+
+const GROUP = 'LIMITS'
+const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
+  Flags.integer({description, min: 1, helpGroup: GROUP, ...extra})
+
+/** What `mqttkit broker --json` prints when it stops. */
+export interface BrokerRunResult {
+  listeners: Array<{type: string; host: string; port: number}>
+  uptimeSeconds: number
+  clientsTotal: number
+  messagesReceived: number
+  messagesSent: number
+}
+
+/** `--allow-anonymous false` (as other brokers' users type it) becomes oclif's `--no-allow-anonymous`. */
+export function broker__normalizeArgv(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const eq = /^--allow-anonymous=(true|false)$/i.exec(arg)
+    if (eq) {
+      out.push(eq[1]!.toLowerCase() === 'false' ? '--no-allow-anonymous' : '--allow-anonymous')
+      continue
+    }
+    const next = argv[i + 1]?.toLowerCase()
+    if (arg === '--allow-anonymous' && (next === 'true' || next === 'false')) {
+      out.push(next === 'false' ? '--no-allow-anonymous' : '--allow-anonymous')
+      i++
+      continue
+    }
+    out.push(arg)
+  }
+  return out
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}
+
+export default class BrokerCommand extends Command {
+  static override description = 'Run the MQTT broker (MQTT 3.1, 3.1.1 and 5.0)'
+  static override enableJsonFlag = true
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --mqtt-port 1884 --log-level debug',
+    '<%= config.bin %> <%= command.id %> --config broker.yaml --allow-anonymous false',
+  ]
+
+  // No oclif defaults: a flag left out must not hide the config file's value. Defaults apply last (docs/broker.md).
+  static override flags = {
+    'mqtt-host': Flags.string({description: 'address the MQTT/TCP listener binds [default: 0.0.0.0]'}),
+    'mqtt-port': Flags.integer({description: 'MQTT/TCP port (0: any free port) [default: 1883]', min: 0, max: 65_535, env: 'MQTT_PORT'}),
+    'allow-anonymous': Flags.boolean({
+      description: 'let clients connect without a user name (--allow-anonymous false or --no-allow-anonymous refuses them) [default: true]',
+      allowNo: true,
+    }),
+    config: Flags.string({description: 'configuration file (JSON or YAML) with flag names as keys; flags override it'}),
+    'log-level': Flags.string({description: 'log detail [default: info]', options: [...LOG_LEVELS]}),
+    'max-connections': int(`concurrent client connections [default: ${DEFAULTS.maxConnections}]`),
+    'max-keepalive': int(`largest keepalive in seconds; MQTT 5 clients are told, 3.1.1 clients asking for more are refused [default: ${DEFAULTS.maxKeepalive}]`, {max: 65_535}),
+    'max-packet-size': int(`largest packet in bytes, both directions [default: ${DEFAULTS.maxPacketSize}]`, {min: 64, max: 268_435_460}),
+    'max-inflight': int(`unacknowledged QoS 1/2 messages per client and direction (MQTT 5 receive maximum) [default: ${DEFAULTS.maxInflight}]`, {max: 65_535}),
+    'max-queued': int(`messages queued per offline session before new ones are dropped [default: ${DEFAULTS.maxQueued}]`, {min: 0}),
+    'max-subscriptions': int(`subscriptions per session [default: ${DEFAULTS.maxSubscriptions}]`),
+    'max-topic-levels': int(`levels in a topic name or filter [default: ${DEFAULTS.maxTopicLevels}]`),
+    'topic-alias-maximum': int(`topic aliases an MQTT 5 client may use (0: none) [default: ${DEFAULTS.topicAliasMaximum}]`, {min: 0, max: 65_535}),
+    'shared-strategy': Flags.string({
+      description: 'how a $share group picks the member for each message [default: round-robin]',
+      options: ['round-robin', 'random', 'sticky'],
+    }),
+  }
+
+  async run(): Promise<BrokerRunResult> {
+    const {flags} = await this.parse(BrokerCommand, broker__normalizeArgv(this.argv))
+    const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config).catch((e: Error) => this.error(e.message, {exit: 1}))
+    const pick = <T extends ConfigValue>(name: string, fallback: T): T => ((flags as Record<string, unknown>)[name] ?? file[name] ?? fallback) as T
+    const opt = (name: string): number | undefined => ((flags as Record<string, unknown>)[name] ?? file[name]) as number | undefined
+
+    const host = pick('mqtt-host', '0.0.0.0')
+    const port = pick('mqtt-port', 1883)
+    const allowAnonymous = pick('allow-anonymous', true)
+    const logLevel = pick<string>('log-level', 'info') as LogLevel
+    if (!LOG_LEVELS.includes(logLevel)) this.error(`log-level must be one of ${LOG_LEVELS.join(', ')}`, {exit: 1})
+    const listeners: ListenerSpec[] = [{type: 'tcp', host, port}]
+    const options: BrokerOptions = {
+      listeners,
+      logLevel,
+      hooks: auth__hooks({allowAnonymous}),
+      maxConnections: opt('max-connections'),
+      maxKeepalive: opt('max-keepalive'),
+      maxPacketSize: opt('max-packet-size'),
+      maxInflight: opt('max-inflight'),
+      maxQueued: opt('max-queued'),
+      maxSubscriptions: opt('max-subscriptions'),
+      maxTopicLevels: opt('max-topic-levels'),
+      maxTopicLength: opt('max-topic-length'),
+      maxClientIdLength: opt('max-client-id-length'),
+      maxOutputBuffer: opt('max-output-buffer'),
+      connectTimeout: opt('connect-timeout'),
+      topicAliasMaximum: opt('topic-alias-maximum'),
+      sysInterval: opt('sys-interval'),
+      sharedStrategy: pick('shared-strategy', DEFAULTS.sharedStrategy) as BrokerOptions['sharedStrategy'],
+    }
+
+    let broker: Broker
+    try {
+      broker = new Broker(options)
+    } catch (error) {
+      this.error((error as Error).message, {exit: 1})
+    }
+    try {
+      await broker.listen()
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & {address?: string; port?: number}
+      if (e.code === 'EADDRINUSE') {
+        this.error(
+          `port ${e.port ?? port} on ${e.address ?? host} is already in use (another broker running?). ` +
+            'Run `mqttkit doctor` to see what holds it, or choose another port with --mqtt-port.',
+          {exit: 1},
+        )
+      }
+      if (e.code === 'EACCES') this.error(`no permission to listen on port ${e.port ?? port}: ports below 1024 need privileges; try --mqtt-port 1883`, {exit: 1})
+      this.error(`cannot start the broker: ${e.message}`, {exit: 1})
+    }
+
+    if (!this.jsonEnabled()) {
+      this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name})`))
+      for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(`${l.spec.type === 'tcp' ? 'mqtt' : l.spec.type}://${l.address.host}:${l.address.port}`)}`)
+      if (allowAnonymous && broker.listeners.some((l) => !isLoopback(l.address.host))) {
+        this.log(chalk.yellow('  warning: anonymous clients may connect from other machines (use --allow-anonymous false with a password file)'))
+      } else if (!allowAnonymous) {
+        this.log('  anonymous clients are refused')
+      }
+    }
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        broker.logger.info(`${signal} received, shutting down`)
+        resolve()
+      }
+      process.once('SIGINT', () => stop('SIGINT'))
+      process.once('SIGTERM', () => stop('SIGTERM'))
+    })
+    const stats = broker.stats
+    const bound = broker.listeners.map((l) => ({type: l.spec.type, host: l.address.host, port: l.address.port}))
+    await broker.close()
+    // Anything a plugin left running must not keep a stopped broker alive.
+    setTimeout(() => process.exit(0), 2000).unref()
+    return {
+      listeners: bound,
+      uptimeSeconds: Math.round((Date.now() - stats.startedAt) / 1000),
+      clientsTotal: stats.clientsTotal,
+      messagesReceived: stats.messagesReceived,
+      messagesSent: stats.messagesSent,
+    }
+  }
+}

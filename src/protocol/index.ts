@@ -1,0 +1,3 @@
+export * from './codec.js'
+export * from './reason-codes.js'
+export * from './versions.js'
