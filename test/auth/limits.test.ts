@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ConnectionRateLimiter, connectionRate__key} from '../../src/broker/limits/connection-rate.js'
-import {PublishRateLimiter, publishRate__forConnection} from '../../src/broker/limits/publish-rate.js'
+import {PublishRateLimiter, publishRate__check} from '../../src/broker/limits/publish-rate.js'
 import {TokenBucket} from '../../src/broker/limits/token-bucket.js'
 
 describe('token bucket', () => {
@@ -73,8 +73,15 @@ describe('publish rate limiter', () => {
     expect(limiter.check(600, 600)).toBe(0)
   })
 
-  it('costs nothing when no limit is set', () => {
-    expect(publishRate__forConnection({})).toBeUndefined()
-    expect(publishRate__forConnection({maxPublishRate: 5})).toBeInstanceOf(PublishRateLimiter)
+})
+
+describe('publishRate__check', () => {
+  it('keeps one budget per connection object, and costs nothing without limits', () => {
+    const a = {}
+    const b = {}
+    const options = {maxPublishRate: 2}
+    expect([publishRate__check(a, options, 1), publishRate__check(a, options, 1), publishRate__check(a, options, 1)]).toEqual([0, 0, 0x96])
+    expect(publishRate__check(b, options, 1)).toBe(0)
+    expect(publishRate__check(a, {}, 1)).toBe(0)
   })
 })

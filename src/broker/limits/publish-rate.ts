@@ -36,7 +36,19 @@ export class PublishRateLimiter {
   }
 }
 
-/** A limiter for one new connection, or undefined when no publish limit is configured (no cost per PUBLISH). */
-export function publishRate__forConnection(options: PublishRateOptions): PublishRateLimiter | undefined {
-  return options.maxPublishRate || options.maxPublishBytesRate ? new PublishRateLimiter(options) : undefined
+/** One limiter per connection, created on its first PUBLISH; gone with the connection (no cleanup to forget). */
+const limiters = new WeakMap<object, PublishRateLimiter>()
+
+/**
+ * The broker's PUBLISH handler calls this for every PUBLISH: 0 when within budget (always, at the cost of one
+ * property test, when no limit is configured), else the MQTT 5 reason code to disconnect with.
+ */
+export function publishRate__check(connection: object, options: PublishRateOptions, payloadBytes: number): number {
+  if (!options.maxPublishRate && !options.maxPublishBytesRate) return 0
+  let limiter = limiters.get(connection)
+  if (limiter === undefined) {
+    limiter = new PublishRateLimiter(options)
+    limiters.set(connection, limiter)
+  }
+  return limiter.check(payloadBytes)
 }
