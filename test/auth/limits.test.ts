@@ -72,7 +72,6 @@ describe('publish rate limiter', () => {
     expect(limiter.check(600, 400)).toBe(0x97)
     expect(limiter.check(600, 600)).toBe(0)
   })
-
 })
 
 describe('publishRate__check', () => {
