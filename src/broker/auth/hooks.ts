@@ -26,27 +26,72 @@ export interface AuthOptions {
   failedLoginDelayMs?: number
 }
 
-export interface AuthFiles {
+export interface AuthFileOptions {
   passwordFile?: string
   aclFile?: string
   allowAnonymous?: boolean
   failedLoginDelayMs?: number
 }
 
-/** Reads the files (rejecting with a message naming the file and line) and builds the hooks. */
-export async function auth__load(files: AuthFiles): Promise<Partial<Hooks>> {
-  return auth__hooks({
-    passwordFile: files.passwordFile === undefined ? undefined : await PasswordFile.load(files.passwordFile),
-    acl: files.aclFile === undefined ? undefined : await Acl.load(files.aclFile),
-    allowAnonymous: files.allowAnonymous,
-    failedLoginDelayMs: files.failedLoginDelayMs,
-  })
+/**
+ * Hooks backed by files that can be re-read while the broker runs (`mqttkit broker` does it on SIGHUP): a reload
+ * that fails (missing or malformed file) keeps the rules in force and rejects with the file's error.
+ */
+export class AuthFiles {
+  readonly hooks: Partial<Hooks>
+  private readonly state: AuthState
+
+  private constructor(
+    private readonly files: AuthFileOptions,
+    state: AuthState,
+  ) {
+    this.state = state
+    this.hooks = auth__hooksFrom(state, files.allowAnonymous ?? true, files.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS)
+  }
+
+  /** Reads the files; rejects with a message naming the file and line. */
+  static async load(files: AuthFileOptions): Promise<AuthFiles> {
+    return new AuthFiles(files, await AuthFiles.read(files))
+  }
+
+  /** Re-reads both files and swaps them in at once; connected clients get the new ACL on their next action. */
+  async reload(): Promise<{users: number; rules: number}> {
+    const next = await AuthFiles.read(this.files)
+    this.state.passwordFile = next.passwordFile
+    this.state.acl = next.acl
+    return {users: next.passwordFile?.size ?? 0, rules: next.acl?.ruleCount ?? 0}
+  }
+
+  private static async read(files: AuthFileOptions): Promise<AuthState> {
+    const [passwordFile, acl] = await Promise.all([
+      files.passwordFile === undefined ? undefined : PasswordFile.load(files.passwordFile),
+      files.aclFile === undefined ? undefined : Acl.load(files.aclFile),
+    ])
+    return {passwordFile, acl}
+  }
 }
 
+/** Reads the files (rejecting with a message naming the file and line) and builds the hooks. */
+export async function auth__load(files: AuthFileOptions): Promise<Partial<Hooks>> {
+  return (await AuthFiles.load(files)).hooks
+}
+
+/** Hooks from a password file and ACL already in memory. */
 export function auth__hooks(options: AuthOptions): Partial<Hooks> {
-  const {passwordFile, acl} = options
-  const allowAnonymous = options.allowAnonymous ?? true
-  const delay = options.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS
+  return auth__hooksFrom(
+    {passwordFile: options.passwordFile, acl: options.acl},
+    options.allowAnonymous ?? true,
+    options.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS,
+  )
+}
+
+interface AuthState {
+  passwordFile?: PasswordFile
+  acl?: Acl
+}
+
+/** The hooks read `state` on every call, so a reload takes effect at once. */
+function auth__hooksFrom(state: AuthState, allowAnonymous: boolean, delay: number): Partial<Hooks> {
   const hooks: Partial<Hooks> = {}
 
   // Every refusal takes the same path (same delay, same answer) so a client cannot tell an unknown user from a
@@ -59,6 +104,7 @@ export function auth__hooks(options: AuthOptions): Partial<Hooks> {
     return false
   }
   hooks.authenticate = async (client, username, password) => {
+    const passwordFile = state.passwordFile
     if (passwordFile !== undefined && username !== undefined) {
       return (await passwordFile.verify(username, password)) || refuse(client)
     }
@@ -66,14 +112,16 @@ export function auth__hooks(options: AuthOptions): Partial<Hooks> {
     return allowAnonymous || refuse(client)
   }
 
-  if (acl !== undefined) {
-    // Rules are compiled once per connection (placeholders substituted) and kept with the connection's ClientInfo.
-    const cache = new WeakMap<ClientInfo, {username?: string; id: string; rules: ClientAcl}>()
+  if (state.acl !== undefined) {
+    // Rules are compiled once per connection (placeholders substituted) and kept with the connection's ClientInfo,
+    // until the ACL is reloaded.
+    const cache = new WeakMap<ClientInfo, {acl: Acl; username?: string; id: string; rules: ClientAcl}>()
     const rulesOf = (client: ClientInfo): ClientAcl => {
+      const acl = state.acl!
       const cached = cache.get(client)
-      if (cached && cached.id === client.id && cached.username === client.username) return cached.rules
+      if (cached && cached.acl === acl && cached.id === client.id && cached.username === client.username) return cached.rules
       const rules = acl.forClient(client.username, client.id)
-      cache.set(client, {username: client.username, id: client.id, rules})
+      cache.set(client, {acl, username: client.username, id: client.id, rules})
       return rules
     }
     hooks.authorizePublish = (client, message) => rulesOf(client).canWrite(message.topic)
