@@ -7,6 +7,8 @@ import {LOG_LEVELS, type LogLevel} from '../broker/logger.js'
 import type {BrokerOptions} from '../broker/options.js'
 import {DEFAULTS} from '../broker/options.js'
 import type {ListenerSpec} from '../broker/transport/index.js'
+import {transport__describe, transport__listenersFromFlags, transport__portFlag, transportFlags, type TransportFlagValues} from '../broker/transport/flags.js'
+import {transport__reloadAll} from '../broker/transport/reload.js'
 
 const GROUP = 'LIMITS'
 const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
@@ -77,6 +79,7 @@ export default class BrokerCommand extends Command {
       description: 'how a $share group picks the member for each message [default: round-robin]',
       options: ['round-robin', 'random', 'sticky'],
     }),
+    ...transportFlags,
   }
 
   async run(): Promise<BrokerRunResult> {
@@ -91,6 +94,10 @@ export default class BrokerCommand extends Command {
     const logLevel = pick<string>('log-level', 'info') as LogLevel
     if (!LOG_LEVELS.includes(logLevel)) this.error(`log-level must be one of ${LOG_LEVELS.join(', ')}`, {exit: 1})
     const listeners: ListenerSpec[] = [{type: 'tcp', host, port}]
+    // WS (on by default), TLS and WSS listeners: rules and defaults in broker/transport/flags.ts.
+    const transportValues = Object.fromEntries(Object.keys(transportFlags).map((k) => [k, (flags as Record<string, unknown>)[k] ?? file[k]])) as TransportFlagValues
+    const transports = await transport__listenersFromFlags(transportValues, {host, maxFrameSize: opt('max-packet-size')}).catch((e: Error) => this.error(e.message, {exit: 1}))
+    listeners.push(...transports.specs)
     const options: BrokerOptions = {
       listeners,
       logLevel,
@@ -124,7 +131,7 @@ export default class BrokerCommand extends Command {
       if (e.code === 'EADDRINUSE') {
         this.error(
           `port ${e.port ?? port} on ${e.address ?? host} is already in use (another broker running?). ` +
-            'Run `mqttkit doctor` to see what holds it, or choose another port with --mqtt-port.',
+            `Run \`mqttkit doctor\` to see what holds it, or choose another port with ${transport__portFlag(listeners, e.port)}.`,
           {exit: 1},
         )
       }
@@ -134,7 +141,8 @@ export default class BrokerCommand extends Command {
 
     if (!this.jsonEnabled()) {
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name})`))
-      for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(`${l.spec.type === 'tcp' ? 'mqtt' : l.spec.type}://${l.address.host}:${l.address.port}`)}`)
+      for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
+      for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
       if (allowAnonymous && broker.listeners.some((l) => !isLoopback(l.address.host))) {
         this.log(chalk.yellow('  warning: anonymous clients may connect from other machines (use --allow-anonymous false with a password file)'))
       } else if (!allowAnonymous) {
@@ -142,6 +150,9 @@ export default class BrokerCommand extends Command {
       }
     }
 
+    // SIGHUP re-reads the TLS/WSS certificate files; connections stay up (docs/transports.md).
+    const reload = () => void transport__reloadAll(broker.listeners, broker.logger)
+    process.on('SIGHUP', reload)
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         broker.logger.info(`${signal} received, shutting down`)
@@ -150,6 +161,7 @@ export default class BrokerCommand extends Command {
       process.once('SIGINT', () => stop('SIGINT'))
       process.once('SIGTERM', () => stop('SIGTERM'))
     })
+    process.off('SIGHUP', reload)
     const stats = broker.stats
     const bound = broker.listeners.map((l) => ({type: l.spec.type, host: l.address.host, port: l.address.port}))
     await broker.close()
