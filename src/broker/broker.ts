@@ -19,6 +19,7 @@ import type {Store, StoredMessage} from './store/store.js'
 import {topic__validateName} from './topics/index.js'
 import {type ConnectionMeta, type ListenerSpec, type RunningListener, transport__listen} from './transport/index.js'
 import {ReasonCode} from '../protocol/index.js'
+import {ConnectionRateLimiter} from './limits/connection-rate.js'
 
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
@@ -48,6 +49,8 @@ export class Broker {
   private readonly specs: ListenerSpec[]
   private readonly ctx: BrokerContext
   private readonly emitter = new EventEmitter()
+  /** --max-connection-rate (limits/connection-rate.ts); absent when unlimited. */
+  private readonly connectionRate: ConnectionRateLimiter | undefined
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
 
   constructor(options: BrokerOptions = {}) {
@@ -77,6 +80,7 @@ export class Broker {
     }
     router.attach(this.ctx)
     sessions.attach(this.ctx)
+    this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined
     this.handle = this.handle.bind(this)
   }
 
@@ -112,6 +116,12 @@ export class Broker {
   /** Takes one client byte stream (a transport calls this; tests may pass an in-memory duplex). */
   handle(stream: Duplex, meta: ConnectionMeta): void {
     if (this.ctx.closing) {
+      stream.destroy()
+      return
+    }
+    // --max-connection-rate: over the per-address rate, closed before a byte is read (docs/security.md).
+    if (this.connectionRate !== undefined && !this.connectionRate.allow(meta.remoteAddress)) {
+      this.logger.debug(`connection from ${meta.remoteAddress} over --max-connection-rate, closed`)
       stream.destroy()
       return
     }

@@ -39,6 +39,12 @@ export interface BrokerOptions {
   maxOutputBuffer?: number
   /** Milliseconds a new connection may take to send CONNECT. Default 10 000. */
   connectTimeout?: number
+  /** New connections per second from one address (IPv6: per /64), closed before CONNECT is read. Default 0 = unlimited (docs/security.md). */
+  maxConnectionRate?: number
+  /** PUBLISH packets per second per connection; over it: DISCONNECT 0x96 (MQTT 5) / close. Default 0 = unlimited. */
+  maxPublishRate?: number
+  /** PUBLISH payload bytes per second per connection; over it: DISCONNECT 0x97 (MQTT 5) / close. Default 0 = unlimited. */
+  maxPublishBytesRate?: number
   /** Topic aliases a client may use towards the broker (MQTT 5). Default 100; 0 disables them. */
   topicAliasMaximum?: number
   /** Seconds between $SYS updates; 0 disables them. Default 10. */
@@ -66,6 +72,9 @@ export interface ResolvedOptions {
   maxSubscriptions: number
   maxOutputBuffer: number
   connectTimeout: number
+  maxConnectionRate: number
+  maxPublishRate: number
+  maxPublishBytesRate: number
   topicAliasMaximum: number
   sysInterval: number
   sharedStrategy: SharedStrategy
@@ -85,6 +94,9 @@ export const DEFAULTS: ResolvedOptions = {
   maxSubscriptions: 1000,
   maxOutputBuffer: 2 * 1_048_576,
   connectTimeout: 10_000,
+  maxConnectionRate: 0,
+  maxPublishRate: 0,
+  maxPublishBytesRate: 0,
   topicAliasMaximum: 100,
   sysInterval: 10,
   sharedStrategy: 'round-robin',
@@ -114,6 +126,9 @@ export function options__resolve(o: BrokerOptions): ResolvedOptions {
     maxSubscriptions: positive('maxSubscriptions', o.maxSubscriptions, DEFAULTS.maxSubscriptions),
     maxOutputBuffer: positive('maxOutputBuffer', o.maxOutputBuffer, DEFAULTS.maxOutputBuffer, 1024),
     connectTimeout: positive('connectTimeout', o.connectTimeout, DEFAULTS.connectTimeout),
+    maxConnectionRate: positive('maxConnectionRate', o.maxConnectionRate, DEFAULTS.maxConnectionRate, 0),
+    maxPublishRate: positive('maxPublishRate', o.maxPublishRate, DEFAULTS.maxPublishRate, 0),
+    maxPublishBytesRate: positive('maxPublishBytesRate', o.maxPublishBytesRate, DEFAULTS.maxPublishBytesRate, 0),
     topicAliasMaximum: positive('topicAliasMaximum', o.topicAliasMaximum, DEFAULTS.topicAliasMaximum, 0, 65_535),
     sysInterval: positive('sysInterval', o.sysInterval, DEFAULTS.sysInterval, 0),
     sharedStrategy: o.sharedStrategy ?? DEFAULTS.sharedStrategy,

@@ -10,10 +10,17 @@ import {topic__validateName} from '../topics/index.js'
 import {type IPublishPacket, ReasonCode, protocol__encode} from '../../protocol/index.js'
 import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
+import {publishRate__check} from '../limits/publish-rate.js'
 
 export function handlePublish(connection: Connection, packet: IPublishPacket): void | Promise<void> {
   const ctx = connection.ctx
   ctx.stats.publishReceived++
+  // --max-publish-rate / --max-publish-bytes-rate (limits/publish-rate.ts): over budget, DISCONNECT 0x96/0x97 (MQTT 5) or close.
+  const overRate = publishRate__check(connection, ctx.options, packet.payload.length)
+  if (overRate !== 0) {
+    connection.close(overRate, overRate === ReasonCode.MessageRateTooHigh ? 'publish rate limit exceeded' : 'publish byte rate limit exceeded')
+    return
+  }
   const v5 = connection.protocolVersion === 5
   const topic = v5 ? resolveAlias(connection, packet) : packet.topic
   if (topic === null) return

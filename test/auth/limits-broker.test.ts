@@ -1,0 +1,126 @@
+/**
+ * The rate limits on a real Broker over TCP: connections per address (closed before CONNECT is read) and
+ * PUBLISH message/byte budgets per connection (DISCONNECT 0x96/0x97 at MQTT 5, a plain close at 3.1.1).
+ */
+import net from 'node:net'
+import mqtt, {type IClientOptions, type IDisconnectPacket, type MqttClient} from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import {afterEach, describe, expect, it} from 'vitest'
+import {Broker, type BrokerOptions} from '../../src/broker/broker.js'
+import {requireProgram} from '../helpers/system.js'
+
+const brokers: Broker[] = []
+const clients: MqttClient[] = []
+
+async function start(options: BrokerOptions): Promise<number> {
+  const broker = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent', ...options})
+  brokers.push(broker)
+  await broker.listen()
+  return broker.listeners[0]!.address.port
+}
+
+function connect(port: number, options: IClientOptions): Promise<MqttClient> {
+  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
+  clients.push(client)
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client))
+    client.once('error', reject)
+  })
+}
+
+/** Opens a raw connection, sends CONNECT, and resolves with whether a CONNACK came back before the close. */
+function rawConnect(port: number, id: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let connack = false
+    socket.on('data', (chunk) => {
+      if (chunk[0] === 0x20) connack = true
+      socket.end()
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => resolve(connack))
+    socket.write(mqttPacket.generate({cmd: 'connect', clientId: id, protocolVersion: 4}))
+  })
+}
+
+/** Resolves with the DISCONNECT the broker sent (if any) once the connection closed. */
+function closed(client: MqttClient): Promise<IDisconnectPacket | undefined> {
+  return new Promise((resolve) => {
+    let disconnect: IDisconnectPacket | undefined
+    client.on('disconnect', (packet) => {
+      disconnect = packet
+    })
+    client.once('close', () => resolve(disconnect))
+  })
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})))
+  await Promise.all(brokers.splice(0).map((b) => b.close()))
+})
+
+describe('--max-connection-rate', () => {
+  it('closes connections over the per-address rate before CONNECT, then lets the address in again', async () => {
+    const port = await start({maxConnectionRate: 5})
+    const results = await Promise.all(Array.from({length: 15}, (_, i) => rawConnect(port, `burst-${i}`)))
+    // A burst of one second's worth (5) gets in; the rest are closed without a CONNACK.
+    expect(results.filter(Boolean).length).toBe(5)
+    await new Promise((r) => setTimeout(r, 1100))
+    expect(await rawConnect(port, 'later')).toBe(true)
+  })
+
+  it('mosquitto_pub over the rate fails to connect and says so', async (ctx) => {
+    if (!requireProgram(ctx, '/usr/bin/mosquitto_pub', 'mosquitto-clients')) return
+    const port = await start({maxConnectionRate: 1})
+    expect(await rawConnect(port, 'first')).toBe(true)
+    const {execFile} = await import('node:child_process')
+    const result = await new Promise<{code: number; stderr: string}>((resolve) => {
+      execFile('/usr/bin/mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', 't', '-m', 'x'], {timeout: 10_000}, (error, _out, stderr) =>
+        resolve({code: error ? Number(error.code ?? -1) : 0, stderr}),
+      )
+    })
+    expect(result.code).not.toBe(0)
+  })
+})
+
+describe('--max-publish-rate and --max-publish-bytes-rate', () => {
+  it('MQTT 5: over the message rate, the broker sends DISCONNECT 0x96 and closes', async () => {
+    const port = await start({maxPublishRate: 10})
+    const client = await connect(port, {protocolVersion: 5})
+    const done = closed(client)
+    for (let i = 0; i < 30; i++) client.publish('flood', `m${i}`, {qos: 0})
+    expect((await done)?.reasonCode).toBe(0x96)
+  })
+
+  it('MQTT 5: over the byte rate, the broker sends DISCONNECT 0x97 and closes', async () => {
+    const port = await start({maxPublishBytesRate: 1000})
+    const client = await connect(port, {protocolVersion: 5})
+    const done = closed(client)
+    for (let i = 0; i < 3; i++) client.publish('big', Buffer.alloc(600), {qos: 0})
+    expect((await done)?.reasonCode).toBe(0x97)
+  })
+
+  it('MQTT 3.1.1: over the rate, the connection is closed (3.1.1 has no DISCONNECT from the server)', async () => {
+    const port = await start({maxPublishRate: 10})
+    const client = await connect(port, {protocolVersion: 4})
+    const done = closed(client)
+    for (let i = 0; i < 30; i++) client.publish('flood', `m${i}`, {qos: 0})
+    expect(await done).toBeUndefined()
+  })
+
+  it('a client within its budget keeps publishing, and every message arrives', async () => {
+    const port = await start({maxPublishRate: 20, maxPublishBytesRate: 10_000})
+    const subscriber = await connect(port, {protocolVersion: 5})
+    const got: string[] = []
+    subscriber.on('message', (_t, payload) => got.push(payload.toString()))
+    await subscriber.subscribeAsync('steady', {qos: 1})
+    const publisher = await connect(port, {protocolVersion: 5})
+    // 30 messages at 10 per second: half the message budget, well within the byte budget.
+    for (let i = 0; i < 30; i++) {
+      await publisher.publishAsync('steady', `m${i}`, {qos: 1})
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(publisher.connected).toBe(true)
+    expect(got.length).toBe(30)
+  })
+})
