@@ -32,6 +32,38 @@ export function connect(port: number, options: IClientOptions = {}): Promise<Mqt
   })
 }
 
+export interface Received {
+  topic: string
+  payload: Buffer
+  packet: mqtt.IPublishPacket
+}
+
+/**
+ * Connects and records every message from the first packet on: a resumed session's queued messages arrive right
+ * after CONNACK, before a listener attached after `await connect()` could see them.
+ */
+export async function connectRecording(port: number, options: IClientOptions = {}): Promise<{client: MqttClient; received: Received[]}> {
+  const received: Received[] = []
+  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
+  open.push({close: () => client.end(true)})
+  client.on('message', (topic, payload, packet) => received.push({topic, payload, packet}))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  return {client, received}
+}
+
+/** Waits until `list` holds at least `n` entries. */
+export async function waitForCount<T>(list: T[], n: number, timeout = 3000): Promise<T[]> {
+  const deadline = Date.now() + timeout
+  while (list.length < n) {
+    if (Date.now() > deadline) throw new Error(`timed out with ${list.length}/${n}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return list
+}
+
 /** Resolves with the next `n` messages a client receives. */
 export function nextMessages(client: MqttClient, n = 1, timeout = 3000): Promise<Array<{topic: string; payload: Buffer; packet: mqtt.IPublishPacket}>> {
   return new Promise((resolve, reject) => {

@@ -104,6 +104,11 @@ export function delivery__deliver(
   const online = connection !== null && connection.state === 'connected'
   if (message.qos === 0) {
     if (!online) return
+    // Behind queued QoS 1/2 messages a QoS 0 one waits its turn: every topic is an ordered topic [MQTT-4.6.0-6].
+    if (session.queued > 0) {
+      delivery__enqueue(ctx, session, message, subscriptionIds)
+      return
+    }
     if (connection.outputBuffered > ctx.options.maxOutputBuffer) {
       ctx.stats.messagesDropped++
       return
