@@ -7,8 +7,9 @@ import {LOG_LEVELS, type LogLevel} from '../broker/logger.js'
 import type {BrokerOptions} from '../broker/options.js'
 import {DEFAULTS} from '../broker/options.js'
 import type {ListenerSpec} from '../broker/transport/index.js'
-import {transport__describe, transport__listenersFromFlags, transport__portFlag, transportFlags, type TransportFlagValues} from '../broker/transport/flags.js'
+import {transport__busyNote, transport__describe, transport__listenersFromFlags, transport__portFlag, transportFlags, type TransportFlagValues} from '../broker/transport/flags.js'
 import {transport__reloadAll} from '../broker/transport/reload.js'
+import {store__fromFlags, storeFlags} from '../broker/store/flags.js'
 
 const GROUP = 'LIMITS'
 const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
@@ -80,6 +81,7 @@ export default class BrokerCommand extends Command {
       options: ['round-robin', 'random', 'sticky'],
     }),
     ...transportFlags,
+    ...storeFlags,
   }
 
   async run(): Promise<BrokerRunResult> {
@@ -98,8 +100,21 @@ export default class BrokerCommand extends Command {
     const transportValues = Object.fromEntries(Object.keys(transportFlags).map((k) => [k, (flags as Record<string, unknown>)[k] ?? file[k]])) as TransportFlagValues
     const transports = await transport__listenersFromFlags(transportValues, {host, maxFrameSize: opt('max-packet-size')}).catch((e: Error) => this.error(e.message, {exit: 1}))
     listeners.push(...transports.specs)
+    // --store/--data-dir (the CLI's default is SQLite in the data directory): rules in broker/store/flags.ts.
+    const storeValue = (name: string): string | undefined => {
+      const value = (flags as Record<string, unknown>)[name] ?? file[name]
+      return value === undefined ? undefined : String(value)
+    }
+    const {store} = (() => {
+      try {
+        return store__fromFlags({store: storeValue('store'), 'data-dir': storeValue('data-dir')})
+      } catch (error) {
+        return this.error((error as Error).message, {exit: 1})
+      }
+    })()
     const options: BrokerOptions = {
       listeners,
+      store,
       logLevel,
       hooks: auth__hooks({allowAnonymous}),
       maxConnections: opt('max-connections'),
@@ -125,7 +140,13 @@ export default class BrokerCommand extends Command {
       this.error((error as Error).message, {exit: 1})
     }
     try {
-      await broker.listen()
+      await broker.listen().catch(async (error: NodeJS.ErrnoException & {port?: number}) => {
+        // The default WebSocket port was free when probed but another process took it since: start without it.
+        if (error.code !== 'EADDRINUSE' || transports.yielding === undefined || error.port !== transports.yielding.port) throw error
+        transports.notes.push(transport__busyNote(error.port))
+        broker = new Broker({...options, listeners: listeners.filter((l) => l !== transports.yielding)})
+        await broker.listen()
+      })
     } catch (error) {
       const e = error as NodeJS.ErrnoException & {address?: string; port?: number}
       if (e.code === 'EADDRINUSE') {

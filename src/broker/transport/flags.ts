@@ -112,15 +112,22 @@ export function transport__specsFromFlags(
 export async function transport__listenersFromFlags(
   flags: TransportFlagValues,
   defaults: {host: string; maxFrameSize?: number},
-): Promise<{specs: ListenerSpec[]; notes: string[]}> {
+): Promise<{specs: ListenerSpec[]; notes: string[]; yielding?: ListenerSpec}> {
   const specs = transport__specsFromFlags(flags, defaults)
   const notes: string[] = []
   const ws = specs.find((s) => s.type === 'ws')
-  if (ws !== undefined && flags['ws-port'] === undefined && !(await transport__portFree(ws.port, ws.host))) {
+  if (ws === undefined || flags['ws-port'] !== undefined) return {specs, notes}
+  if (!(await transport__portFree(ws.port, ws.host))) {
     specs.splice(specs.indexOf(ws), 1)
-    notes.push(`port ${ws.port} is in use: MQTT over WebSocket is off (choose a port with --ws-port, or --no-ws)`)
+    notes.push(transport__busyNote(ws.port))
+    return {specs, notes}
   }
-  return {specs, notes}
+  // Free now, but another broker starting at the same moment may still take it: the caller may start without it.
+  return {specs, notes, yielding: ws}
+}
+
+export function transport__busyNote(port: number): string {
+  return `port ${port} is in use: MQTT over WebSocket is off (choose a port with --ws-port, or --no-ws)`
 }
 
 /** The flag that sets the port of the listener bound (or failing to bind) on `port`, for error messages. */
