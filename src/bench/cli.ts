@@ -64,6 +64,15 @@ export const subscribeFlags = {
   'sub-qos': Flags.integer({description: 'subscription QoS [default: the publish QoS, 0 for bench sub]', min: 0, max: 2, helpGroup: G}),
 }
 
+export const backlogFlag = {
+  backlog: Flags.integer({
+    description: 'messages a publisher may be ahead of the slowest subscriber expecting it (0: open loop, publish as fast as the broker accepts)',
+    default: 1000,
+    min: 0,
+    helpGroup: G,
+  }),
+}
+
 export const drainFlag = {
   drain: Flags.integer({description: 'ms of silence to wait for outstanding acks and deliveries after publishing', default: 2000, min: 0, helpGroup: G}),
 }
@@ -94,6 +103,7 @@ export type BenchFlags = ConnectionFlagValues & {
   subscribers?: number
   'sub-qos'?: number
   drain?: number
+  backlog?: number
   clients?: number
   hold?: number
 }
@@ -156,6 +166,7 @@ export function bench__spec(scenario: Scenario, flags: BenchFlags, target: Bench
     size,
     rate: perPublisher,
     inflight: flags.inflight ?? 64,
+    backlog: flags.backlog ?? 1000,
     count,
     duration: flags.duration ?? (count > 0 ? 300 : 10),
     connectRate: flags['connect-rate'],

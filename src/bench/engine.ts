@@ -22,6 +22,7 @@ export interface Progress {
 }
 
 type Role = 'sub' | 'pub' | 'conn'
+const DRAIN_LIMIT_MS = 60_000
 interface Owner {
   role: Role
   publisher?: Publisher
@@ -90,6 +91,19 @@ export class Engine implements ClientHandler {
     for (let i = 0; i < s.publishers; i++) pubs.push(this.client('pub', s.pubBase + i))
     this.clients.push(...pubs)
     await this.connectAll(pubs)
+    this.watchBacklog()
+  }
+
+  /** Closed loop for `run` (see BenchSpec.backlog): each publisher watches the groups here that expect it. */
+  private watchBacklog(): void {
+    const s = this.spec
+    if (s.scenario !== 'run' || s.backlog <= 0) return
+    let pairs = 0
+    for (const g of this.groups.values()) pairs += g.expectedFrom?.length ?? 0
+    if (pairs > 100_000) return // the per-tick check would cost more than it saves
+    const byIndex = new Map(this.publishers.map((p) => [p.index, p]))
+    for (const g of this.groups.values())
+      for (const index of g.expectedFrom ?? []) byIndex.get(index)?.watch.push(g.tally(index))
   }
 
   /** The measured phase; `startAt` lets workers start together. */
@@ -205,14 +219,18 @@ export class Engine implements ClientHandler {
     })
   }
 
-  /** Waits while `progress()` keeps moving, until `done()` or `--drain` ms without progress. */
+  /**
+   * Waits while `progress()` keeps moving, until `done()`, `--drain` ms without progress, or a minute in all (an
+   * overloaded broker can take long to empty its queues; the run stays bounded).
+   */
   private async quiet(done: () => boolean, progress: () => number): Promise<void> {
+    const until = now() + DRAIN_LIMIT_MS
     let last = -1
-    while (!done() && !this.stopReason) {
+    while (!done() && !this.stopReason && now() < until) {
       const value = progress()
       if (value === last) return
       last = value
-      await this.until(done, this.spec.drain)
+      await this.until(done, Math.min(this.spec.drain, until - now()))
     }
   }
 
@@ -302,6 +320,8 @@ export class Engine implements ClientHandler {
       this.delivered++
       histogram__recordMs(this.latency, t - h.time)
     }
+    // Publishers held back by --backlog may go on (a no-op when a tick is already scheduled).
+    if (this.spec.backlog > 0 && this.spec.rate === 0) this.kick()
   }
 
   onAck(client: BenchClient, id: number): void {

@@ -4,6 +4,7 @@
  * publisher of the process: at full speed it loops on setImmediate while any socket takes data, and waits for a
  * 'drain' or an ack otherwise; with `--rate` it wakes when the next message is due.
  */
+import type {PublisherTally} from './accounting.js'
 import type {BenchClient} from './client.js'
 import {type PublishTemplate, codec__publishTemplate} from './codec.js'
 import {HEADER_SIZE, now, payload__stamp, payload__template} from './payload.js'
@@ -16,6 +17,8 @@ const BATCH_BYTES = 16 * 1024
 export class Publisher {
   sent = 0
   inflight = 0
+  /** run with --backlog: the tallies of this process's delivery groups that expect this publisher's messages. */
+  watch: PublisherTally[] = []
   private nextId = 1
   readonly sentAt: Float64Array | null
   private readonly used: Uint8Array | null
@@ -52,6 +55,11 @@ export class Publisher {
     }
     if (spec.count > 0) n = Math.min(n, spec.count - this.sent)
     if (spec.qos > 0) n = Math.min(n, spec.inflight - this.inflight)
+    if (this.watch.length > 0) {
+      let slowest = Number.POSITIVE_INFINITY
+      for (const t of this.watch) if (t.maxSeq < slowest) slowest = t.maxSeq
+      n = Math.min(n, spec.backlog - (this.sent - 1 - slowest))
+    }
     return n
   }
 

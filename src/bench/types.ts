@@ -42,6 +42,12 @@ export interface BenchSpec {
   rate: number
   /** QoS 1/2 publishes awaiting their ack, per publisher. */
   inflight: number
+  /**
+   * run: how far (messages) a publisher may run ahead of the slowest delivery group of this process that expects
+   * its messages (0: no limit, open loop). Measured from the highest sequence each group has seen, so a lossy
+   * broker does not stall the run.
+   */
+  backlog: number
   /** Messages per publisher (0: until the duration ends). */
   count: number
   /** Seconds; every run stops at the latest here. */

@@ -154,6 +154,7 @@ export function spec(port: number, over: Partial<BenchSpec> = {}): BenchSpec {
     size: 32,
     rate: 0,
     inflight: 16,
+    backlog: 1000,
     count: 200,
     duration: 10,
     connectRate: 0,

@@ -1,5 +1,5 @@
 import {ClientCommand} from '../../client/command.js'
-import {type BenchFlags, bench__execute, commonFlags, drainFlag, publishFlags, subscribeFlags} from '../../bench/cli.js'
+import {type BenchFlags, backlogFlag, bench__execute, commonFlags, drainFlag, publishFlags, subscribeFlags} from '../../bench/cli.js'
 import type {BenchResult} from '../../bench/types.js'
 import type {CompareResult} from '../../bench/compare.js'
 
@@ -16,7 +16,7 @@ export default class BenchRun extends ClientCommand {
     '<%= config.bin %> <%= command.id %> --publishers 1 --subscribers 100 --rate 100 -o report.html',
     '<%= config.bin %> <%= command.id %> --qos 1 --compare mqttkit mqtt://127.0.0.1:1883 --rounds 3',
   ]
-  static override flags = {...commonFlags, ...publishFlags, ...subscribeFlags, ...drainFlag}
+  static override flags = {...commonFlags, ...publishFlags, ...subscribeFlags, ...backlogFlag, ...drainFlag}
 
   async run(): Promise<BenchResult | {compare: CompareResult}> {
     const {flags} = await this.parse(BenchRun)

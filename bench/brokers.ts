@@ -1,0 +1,248 @@
+/**
+ * mosquitto, aedes and mqttkit side by side (issue 10's scenarios): each broker is started as its own process on a
+ * loopback port, then every scenario runs against each broker in turn, round after round (interleaved, so a machine
+ * growing busier hurts all alike), and the medians are printed with their ratio to mosquitto. The load comes from
+ * the bench engine (src/bench) in this process; the broker's own CPU and memory are read from /proc.
+ *
+ *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 10000] [--only fanin-qos0,latency] [--json out.json]
+ *
+ * Needs /usr/sbin/mosquitto and a built dist/ (mqttkit runs as `node bin/run.js broker`).
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parseArgs} from 'node:util'
+import {type BenchFlags, bench__spec, bench__target} from '../src/bench/cli.js'
+import {compare__median} from '../src/bench/compare.js'
+import {bench__run} from '../src/bench/runner.js'
+import type {BenchResult, Scenario} from '../src/bench/types.js'
+
+const {values} = parseArgs({
+  options: {
+    rounds: {type: 'string', default: '3'},
+    duration: {type: 'string', default: '5'},
+    idle: {type: 'string', default: '10000'},
+    only: {type: 'string'},
+    json: {type: 'string'},
+  },
+})
+const rounds = Number(values.rounds)
+const duration = Number(values.duration)
+const idle = Number(values.idle)
+const root = join(import.meta.dirname, '..')
+const dir = mkdtempSync(join(tmpdir(), 'mqttkit-brokers-'))
+
+// ---- brokers
+
+interface BrokerProcess {
+  name: string
+  port: number
+  child: ChildProcess
+  crashes: number
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const {port} = s.address() as net.AddressInfo
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)))
+      c.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`nothing listens on ${port}`)
+}
+
+const commands: Record<string, (port: number) => [string, string[]]> = {
+  mosquitto: (port) => {
+    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`)
+    return ['/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]]
+  },
+  aedes: (port) => [process.execPath, ['--import', 'tsx', join(root, 'bench/aedes-server.ts'), '--port', String(port)]],
+  mqttkit: (port) => [process.execPath, [join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error']],
+}
+
+async function start(name: string, crashes = 0): Promise<BrokerProcess> {
+  const port = await freePort()
+  const [cmd, args] = commands[name]!(port)
+  // mosquitto logs every connection on stderr; the others report only failures there.
+  const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', name === 'mosquitto' ? 'ignore' : 'inherit']})
+  await listening(port)
+  return {name, port, child, crashes}
+}
+
+/** A broker that died (aedes has, under overload) is counted and restarted for the next run. */
+async function alive(b: BrokerProcess): Promise<BrokerProcess> {
+  if (b.child.exitCode === null && b.child.signalCode === null) return b
+  console.error(`!! ${b.name} exited (${b.child.exitCode ?? b.child.signalCode}); restarting`)
+  return start(b.name, b.crashes + 1)
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
+}
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
+}
+
+// ---- scenarios
+
+type Metrics = Record<string, number>
+interface ScenarioDef {
+  id: string
+  title: string
+  run(b: BrokerProcess): Promise<Metrics>
+}
+
+const flags = (over: Partial<BenchFlags>): BenchFlags =>
+  ({workers: 1, 'connect-rate': 0, 'connect-concurrency': 200, rounds: 1, duration, drain: 3000, size: 32, ...over}) as BenchFlags
+
+async function measure(b: BrokerProcess, scenario: Scenario, f: BenchFlags): Promise<{r: BenchResult; cpu: number}> {
+  const target = bench__target({host: '127.0.0.1', port: b.port, 'protocol-version': 4, 'id-prefix': `${b.name[0]}${Date.now() % 1e6}-`})
+  const cpu0 = cpuSeconds(b.child.pid!)
+  const r = await bench__run(bench__spec(scenario, f, target), b.name)
+  return {r, cpu: cpuSeconds(b.child.pid!) - cpu0}
+}
+
+const perMsg = (cpu: number, n: number): number => (n > 0 ? Math.round((cpu * 1e7) / n) / 10 : Number.NaN)
+
+const SCENARIOS: ScenarioDef[] = [
+  {
+    id: 'fanin-qos0',
+    title: 'fan-in QoS 0: 10 publishers → bench/<i>, 1 subscriber on bench/#',
+    async run(b) {
+      const {r, cpu} = await measure(b, 'run', flags({publishers: 10, subscribers: 1, topic: 'bench/%i', filter: 'bench/#', qos: 0}))
+      return {'delivered msg/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/msg': perMsg(cpu, r.delivered)}
+    },
+  },
+  {
+    id: 'fanin-qos1',
+    title: 'fan-in QoS 1 publishers (window 64), QoS 0 subscriber',
+    async run(b) {
+      const {r, cpu} = await measure(b, 'run', flags({publishers: 10, subscribers: 1, topic: 'bench/%i', filter: 'bench/#', qos: 1, inflight: 64, 'sub-qos': 0}))
+      return {'delivered msg/s': r.deliveredPerSec, 'published msg/s': r.publishedPerSec, lost: r.lost, 'broker CPU µs/msg': perMsg(cpu, r.published)}
+    },
+  },
+  {
+    id: 'fanin-qos1-e2e',
+    title: 'fan-in QoS 1 end to end (QoS 1 subscriber)',
+    async run(b) {
+      const {r} = await measure(b, 'run', flags({publishers: 10, subscribers: 1, topic: 'bench/%i', filter: 'bench/#', qos: 1, inflight: 64, 'sub-qos': 1}))
+      return {'delivered msg/s': r.deliveredPerSec, lost: r.lost, duplicates: r.duplicates}
+    },
+  },
+  {
+    id: 'fanout',
+    title: 'fan-out: 1 publisher → 100 subscribers',
+    async run(b) {
+      const {r, cpu} = await measure(b, 'run', flags({publishers: 1, subscribers: 100, topic: 'bench/0', filter: 'bench/#', qos: 0}))
+      return {'deliveries/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/delivery': perMsg(cpu, r.delivered)}
+    },
+  },
+  {
+    id: 'latency',
+    title: 'latency at 5,000 msg/s, 1 → 1 (QoS 0)',
+    async run(b) {
+      const {r} = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'bench/0', filter: 'bench/#', qos: 0, rate: '5000'}))
+      return {'p50 ms': r.latency?.p50 ?? Number.NaN, 'p99 ms': r.latency?.p99 ?? Number.NaN, lost: r.lost}
+    },
+  },
+  {
+    id: 'idle-memory',
+    title: `memory per idle connection (${idle.toLocaleString('en-US')} idle clients) and a healthy client's latency meanwhile`,
+    async run(b) {
+      const pid = b.child.pid!
+      const before = rssKiB(pid)
+      const target = bench__target({host: '127.0.0.1', port: b.port, 'protocol-version': 4, keepalive: 600, 'id-prefix': `i${Date.now() % 1e6}-`})
+      let connectedAt = 0
+      let resolveUp: () => void = () => {}
+      const up = new Promise<void>((r) => (resolveUp = r))
+      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 30, 'connect-concurrency': 500}), target), b.name, {
+        onProgress: (p) => {
+          if (!connectedAt && p.connected + p.failed >= idle) {
+            connectedAt = Date.now()
+            resolveUp()
+          }
+        },
+        signal: abortAfterHealthy.signal,
+      })
+      await Promise.race([up, hold])
+      await new Promise((r) => setTimeout(r, 1000))
+      const held = rssKiB(pid)
+      const healthy = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'healthy/0', filter: 'healthy/#', qos: 0, rate: '1000', duration: 3}))
+      abortAfterHealthy.abort()
+      const conn = await hold
+      abortAfterHealthy = new AbortController()
+      return {
+        'KiB per connection': Math.round(((held - before) / Math.max(1, conn.connections.connected)) * 100) / 100,
+        connected: conn.connections.connected,
+        'healthy p99 ms': healthy.r.latency?.p99 ?? Number.NaN,
+      }
+    },
+  },
+]
+let abortAfterHealthy = new AbortController()
+
+// ---- main
+
+const chosen = values.only ? SCENARIOS.filter((s) => values.only!.split(',').includes(s.id)) : SCENARIOS
+const names = ['mosquitto', 'aedes', 'mqttkit']
+let brokers = await Promise.all(names.map((n) => start(n)))
+const results: Record<string, Record<string, Metrics[]>> = {}
+try {
+  for (let round = 1; round <= rounds; round++)
+    for (const s of chosen)
+      for (let i = 0; i < brokers.length; i++) {
+        brokers[i] = await alive(brokers[i]!)
+        const b = brokers[i]!
+        process.stderr.write(`round ${round}/${rounds} · ${s.id} · ${b.name} … `)
+        let m: Metrics
+        try {
+          m = await s.run(b)
+        } catch (error) {
+          m = {error: 1}
+          process.stderr.write(`failed: ${(error as Error).message} `)
+        }
+        if (b.child.exitCode !== null || b.child.signalCode !== null) m.crashed = 1
+        process.stderr.write(`${JSON.stringify(m)}\n`)
+        ;((results[s.id] ??= {})[b.name] ??= []).push(m)
+        // Let the broker settle (sessions closed, queues freed) before the next one.
+        await new Promise((r) => setTimeout(r, 500))
+      }
+} finally {
+  for (const b of brokers) b.child.kill()
+  rmSync(dir, {recursive: true, force: true})
+}
+
+const fmt = (v: number): string => (Number.isNaN(v) ? '–' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(v))
+console.log(`\nmedians of ${rounds} interleaved rounds, ${duration} s per run; ratio = mqttkit / mosquitto\n`)
+for (const s of chosen) {
+  console.log(`### ${s.title}\n`)
+  console.log(`| metric | ${names.join(' | ')} | mqttkit / mosquitto | mqttkit / aedes |`)
+  console.log(`|---|${names.map(() => '---').join('|')}|---|---|`)
+  const keys = [...new Set(names.flatMap((n) => (results[s.id]?.[n] ?? []).flatMap((m) => Object.keys(m))))]
+  for (const k of keys) {
+    const med = names.map((n) => {
+      const vs = (results[s.id]?.[n] ?? []).map((m) => m[k]).filter((v): v is number => v !== undefined && !Number.isNaN(v))
+      return vs.length ? compare__median(vs) : Number.NaN
+    })
+    const ratio = (a: number, b: number): string => (b > 0 && !Number.isNaN(a) ? `${(a / b).toFixed(2)}×` : '–')
+    console.log(`| ${k} | ${med.map(fmt).join(' | ')} | ${ratio(med[2]!, med[0]!)} | ${ratio(med[2]!, med[1]!)} |`)
+  }
+  console.log('')
+}
+const crashes = brokers.filter((b) => b.crashes > 0).map((b) => `${b.name} ×${b.crashes}`)
+if (crashes.length) console.log(`crashed and restarted: ${crashes.join(', ')}`)
+if (values.json) writeFileSync(values.json, JSON.stringify({rounds, duration, idle, results}, null, 2))
