@@ -9,7 +9,9 @@ import {parse as parseYaml} from 'yaml'
 export type ConfigValue = string | number | boolean
 
 /** Every key the file may hold, with its expected type. */
-export const CONFIG_KEYS: Record<string, 'string' | 'integer' | 'boolean'> = {
+export type ConfigType = 'string' | 'integer' | 'boolean' | 'any'
+
+export const CONFIG_KEYS: Record<string, ConfigType> = {
   'mqtt-host': 'string',
   'mqtt-port': 'integer',
   'allow-anonymous': 'boolean',
@@ -35,7 +37,7 @@ function kebab(key: string): string {
 }
 
 /** Reads and checks a config file; throws an Error whose message names the file and the offending key. */
-export async function config__load(path: string): Promise<Record<string, ConfigValue>> {
+export async function config__load(path: string, extraKeys: Record<string, ConfigType> = {}): Promise<Record<string, ConfigValue>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -50,15 +52,19 @@ export async function config__load(path: string): Promise<Record<string, ConfigV
   }
   if (data === null || data === undefined) return {}
   if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`config file ${path} must hold a mapping of settings`)
-  return config__check(data as Record<string, unknown>, path)
+  return config__check(data as Record<string, unknown>, path, {...extraKeys, ...CONFIG_KEYS})
 }
 
-export function config__check(data: Record<string, unknown>, source: string): Record<string, ConfigValue> {
+/** Checks keys and value types; `known` adds the flags other modules contribute to the command (type 'any'). */
+export function config__check(data: Record<string, unknown>, source: string, known: Record<string, ConfigType> = CONFIG_KEYS): Record<string, ConfigValue> {
   const out: Record<string, ConfigValue> = {}
   for (const [rawKey, value] of Object.entries(data)) {
     const key = kebab(rawKey)
-    const type = CONFIG_KEYS[key]
-    if (type === undefined) throw new Error(`${source}: unknown setting "${rawKey}" (known: ${Object.keys(CONFIG_KEYS).join(', ')})`)
+    const type = known[key]
+    if (type === undefined) throw new Error(`${source}: unknown setting "${rawKey}" (known: ${Object.keys(known).sort().join(', ')})`)
+    if (type === 'any' && !['string', 'number', 'boolean'].includes(typeof value)) {
+      throw new Error(`${source}: "${rawKey}" must be a string, number or boolean, got ${JSON.stringify(value)}`)
+    }
     if (type === 'integer' && !(typeof value === 'number' && Number.isInteger(value))) {
       throw new Error(`${source}: "${rawKey}" must be an integer, got ${JSON.stringify(value)}`)
     }

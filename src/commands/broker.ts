@@ -76,6 +76,7 @@ export default class BrokerCommand extends Command {
     'max-subscriptions': int(`subscriptions per session [default: ${DEFAULTS.maxSubscriptions}]`),
     'max-topic-levels': int(`levels in a topic name or filter [default: ${DEFAULTS.maxTopicLevels}]`),
     'topic-alias-maximum': int(`topic aliases an MQTT 5 client may use (0: none) [default: ${DEFAULTS.topicAliasMaximum}]`, {min: 0, max: 65_535}),
+    'sys-interval': Flags.integer({description: `seconds between $SYS/broker/... updates (0: none) [default: ${DEFAULTS.sysInterval}]`, min: 0}),
     'shared-strategy': Flags.string({
       description: 'how a $share group picks the member for each message [default: round-robin]',
       options: ['round-robin', 'random', 'sticky'],
@@ -86,7 +87,7 @@ export default class BrokerCommand extends Command {
 
   async run(): Promise<BrokerRunResult> {
     const {flags} = await this.parse(BrokerCommand, broker__normalizeArgv(this.argv))
-    const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config).catch((e: Error) => this.error(e.message, {exit: 1}))
+    const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config, Object.fromEntries(Object.keys(BrokerCommand.flags).filter((k) => k !== 'config' && k !== 'json').map((k) => [k, 'any' as const]))).catch((e: Error) => this.error(e.message, {exit: 1}))
     const pick = <T extends ConfigValue>(name: string, fallback: T): T => ((flags as Record<string, unknown>)[name] ?? file[name] ?? fallback) as T
     const opt = (name: string): number | undefined => ((flags as Record<string, unknown>)[name] ?? file[name]) as number | undefined
 
