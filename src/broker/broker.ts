@@ -20,6 +20,7 @@ import {topic__validateName} from './topics/index.js'
 import {type ConnectionMeta, type ListenerSpec, type RunningListener, transport__listen} from './transport/index.js'
 import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
+import {SysPublisher} from './sys.js'
 
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
@@ -52,6 +53,8 @@ export class Broker {
   /** --max-connection-rate (limits/connection-rate.ts); absent when unlimited. */
   private readonly connectionRate: ConnectionRateLimiter | undefined
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
+  /** $SYS/broker/... topics every `sysInterval` seconds (sys.ts); started by listen(). */
+  private sys: SysPublisher | undefined
 
   constructor(options: BrokerOptions = {}) {
     this.options = options__resolve(options)
@@ -99,6 +102,8 @@ export class Broker {
       throw error
     }
     this.state = 'running'
+    this.sys = new SysPublisher(this, this.options.sysInterval, (error) => this.logger.warn(`$SYS publish failed: ${String(error)}`))
+    this.sys.start()
     return this.listeners
   }
 
@@ -190,6 +195,7 @@ export class Broker {
     if (this.state === 'closing' || this.state === 'closed') return
     const wasOpen = this.state !== 'new'
     this.state = 'closing'
+    await this.sys?.stop()
     this.ctx.closing = true
     const listeners = this.listeners
     this.listeners = []
