@@ -7,4 +7,5 @@ import {fuzz__run, type FuzzOptions} from './driver.js'
 
 const options = JSON.parse(process.argv[2] ?? '{}') as FuzzOptions
 const stats = await fuzz__run(options)
-process.stdout.write(`${JSON.stringify(stats)}\n`)
+const cpu = process.cpuUsage()
+process.stdout.write(`${JSON.stringify({...stats, driverCpuMs: Math.round((cpu.user + cpu.system) / 1000)})}\n`)
