@@ -74,8 +74,10 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
     }
 
     const json = this.jsonEnabled()
-    // The spinner goes to stderr and only on a terminal: piped output and --json stay clean.
-    const spinner = ora({text: 'checking…', stream: process.stderr, isSilent: json || !process.stderr.isTTY})
+    // The spinner goes to stderr and only on a terminal: piped output and --json stay clean. A pseudo-terminal
+    // of width 0 (script(1), some CI runners) would make ora clear an unbounded number of lines, so it needs a width.
+    const onTerminal = Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0
+    const spinner = ora({text: 'checking…', stream: process.stderr, isSilent: json || !onTerminal, discardStdin: false})
     spinner.start()
     const running = new Set<string>()
     const report = await doctor__run(checks__select(flags.check), options, {
