@@ -47,7 +47,7 @@ export class BrokerProcess {
   /** Starts `mqttkit broker --mqtt-port PORT ...args` and resolves once the port accepts connections. */
   static async start(args: string[], port?: number, timeoutMs = 15_000): Promise<BrokerProcess> {
     const chosen = port ?? (await freePort())
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(chosen), ...args], {
+    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(chosen), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NO_COLOR: '1'},
     })
@@ -72,7 +72,7 @@ export class BrokerProcess {
   /** Runs the CLI broker expecting it to refuse to start; resolves with its exit code and output. */
   static async refuse(args: string[], timeoutMs = 15_000): Promise<{code: number | null; output: string}> {
     const port = await freePort()
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), ...args], {
+    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NO_COLOR: '1'},
     })

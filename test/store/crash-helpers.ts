@@ -1,0 +1,61 @@
+/** Shared by the crash and restart tests: the CLI broker on an SQLite file, mqtt.js clients, cleanup. */
+import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import {BrokerProcess} from './broker-process.js'
+
+const brokers: BrokerProcess[] = []
+const clients: MqttClient[] = []
+
+/** For afterEach: closes every client and kills every broker the test started. */
+export async function crash__cleanup(): Promise<void> {
+  for (const client of clients.splice(0)) client.end(true)
+  for (const broker of brokers.splice(0)) await broker.kill9()
+}
+
+/** `mqttkit broker --store sqlite:DB` (on `port` to restart on the same address). */
+export async function crash__start(db: string, port?: number): Promise<BrokerProcess> {
+  const broker = await BrokerProcess.start(['--store', `sqlite:${db}`], port)
+  brokers.push(broker)
+  return broker
+}
+
+export async function crash__connect(broker: BrokerProcess, options: IClientOptions): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {reconnectPeriod: 0, ...options})
+  clients.push(client)
+  return client
+}
+
+export interface Received {
+  topic: string
+  payload: string
+  retain: boolean
+  dup: boolean
+}
+
+/** Connects and collects every PUBLISH from the first packet on (the handler exists before CONNACK). */
+export function crash__collect(broker: BrokerProcess, options: IClientOptions) {
+  const received: Received[] = []
+  const client = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, {reconnectPeriod: 0, ...options})
+  clients.push(client)
+  client.on('message', (topic, payload, packet) =>
+    received.push({topic, payload: payload.toString(), retain: packet.retain, dup: packet.dup}),
+  )
+  const connack = new Promise<{sessionPresent: boolean}>((resolve, reject) => {
+    client.once('connect', (packet) => resolve({sessionPresent: packet.sessionPresent}))
+    client.once('error', reject)
+  })
+  return {client, received, connack}
+}
+
+export async function crash__until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+}
+
+/** Publishes `count` QoS 1 messages, at most `window` unacknowledged at a time; resolves when all are PUBACKed. */
+export async function crash__publishAll(client: MqttClient, topic: string, count: number, window = 50): Promise<void> {
+  for (let first = 0; first < count; first += window) {
+    const batch: Array<Promise<unknown>> = []
+    for (let i = first; i < Math.min(count, first + window); i++) batch.push(client.publishAsync(topic, String(i), {qos: 1}))
+    await Promise.all(batch)
+  }
+}
