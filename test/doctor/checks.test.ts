@@ -118,3 +118,22 @@ describe('Node.js version', () => {
     expect(node__assess('24.0.0').status).toBe('ok')
   })
 })
+
+describe('browser access', () => {
+  it('fails a ws:// URL on port 1883 and points at the WebSocket port', async () => {
+    const {websocketCheck} = await import('../../src/doctor/checks/websocket.js')
+    const target = {
+      protocol: 'ws' as const,
+      host: 'localhost',
+      port: 1883,
+      path: '/mqtt',
+      display: 'ws://localhost:1883/mqtt',
+      clientOptions: {},
+      protocolVersionGiven: false,
+    }
+    const r = await runOne(websocketCheck, 'linux', fakeExec({}), {local: false, target})
+    expect(r.status).toBe('fail')
+    expect(r.detail).toContain('raw MQTT over TCP')
+    expect(r.fix?.[0]).toContain('ws://localhost:8083/mqtt')
+  })
+})
