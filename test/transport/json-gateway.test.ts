@@ -201,6 +201,21 @@ describe('JSON gateway', () => {
     expect(await other.next({type: 'message'})).toMatchObject({topic: 'big/after', payload: 'fine'})
   })
 
+  it('a client sending requests without reading the replies is slowed down, and loses nothing', async () => {
+    const json = await jsonClient()
+    json.send({type: 'ping', id: 'first'})
+    await json.next({type: 'pong', id: 'first'})
+    json.ws.pause() // stop reading: replies back up towards the gateway
+    const id = 'x'.repeat(1000)
+    const count = 20_000
+    for (let i = 0; i < count; i++) json.send({type: 'ping', id})
+    // The gateway stops reading requests once ~1 MiB of replies wait: most of the 20 MB stays on our side.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(json.ws.bufferedAmount).toBeGreaterThan(5_000_000)
+    json.ws.resume()
+    await expect.poll(() => json.received.filter((m) => m.type === 'pong' && m.id === id).length, {timeout: 20_000}).toBe(count)
+  })
+
   it('a JSON client leaving is an orderly disconnect for the broker', async () => {
     const json = await jsonClient()
     json.send({type: 'connect', clientId: 'json-leaver'})

@@ -20,7 +20,11 @@ type Pending = {kind: 'publish'; request: Publish} | {kind: 'subscribe' | 'unsub
 const KEEPALIVE_S = 60
 /** Requests accepted while the broker has not answered CONNECT yet, or waiting for the broker's receive maximum. */
 const MAX_WAITING = 1000
-/** Stop reading from the broker while this much JSON waits to go out to a slow client; the broker then queues. */
+/**
+ * While this much JSON waits to go out to a slow client, the gateway reads neither from the broker (which then
+ * queues or drops for this client as for any slow one) nor from the client (whose requests would make more
+ * replies): memory stays bounded and backpressure reaches the client's own socket.
+ */
 const HIGH_WATER = 1024 * 1024
 const LOW_WATER = 256 * 1024
 /** A browser tab that vanished without a close frame is found by WebSocket pings. */
@@ -49,6 +53,7 @@ class JsonGatewaySession {
   private keepalive: NodeJS.Timeout | undefined
   private readonly heartbeat: NodeJS.Timeout
   private alive = true
+  private congested = false
 
   constructor(
     private readonly ws: WebSocket,
@@ -266,11 +271,18 @@ class JsonGatewaySession {
   private reply(reply: GatewayReply): void {
     if (this.ws.readyState !== this.ws.OPEN) return
     this.ws.send(JSON.stringify(reply), () => this.drained())
-    if (this.ws.bufferedAmount > HIGH_WATER && this.mqtt !== null) this.mqtt.pause()
+    if (!this.congested && this.ws.bufferedAmount > HIGH_WATER) {
+      this.congested = true
+      this.mqtt?.pause()
+      this.ws.pause()
+    }
   }
 
   private drained(): void {
-    if (this.mqtt !== null && this.mqtt.isPaused() && this.ws.bufferedAmount < LOW_WATER) this.mqtt.resume()
+    if (!this.congested || this.ws.bufferedAmount >= LOW_WATER) return
+    this.congested = false
+    this.mqtt?.resume()
+    this.ws.resume()
   }
 
   private replyError(request: GatewayRequest, message: string): void {
