@@ -173,7 +173,7 @@ describe.each(brokers__underTest())('MQTT 5 with mosquitto_pub/sub -V 5 against 
     await js.subscribeAsync(`${topic}/#`, {qos: 1})
     const args = (id: string, which: string): string[] => [
       '-V', '5', '-c', '-x', '60', '-i', id, '-t', unique('m5/unused'),
-      '--will-topic', `${topic}/${which}`, '--will-payload', which, '-D', 'will', 'will-delay-interval', '1',
+      '--will-topic', `${topic}/${which}`, '--will-payload', which, '-D', 'will', 'will-delay-interval', '2',
     ]
     const cancelledId = unique('m5-cancel')
     const sentId = unique('m5-sent')
@@ -182,8 +182,9 @@ describe.each(brokers__underTest())('MQTT 5 with mosquitto_pub/sub -V 5 against 
     await sleep(300)
     expect(rec.messages).toEqual([]) // the delay has not passed yet
     await mosq__sub(broker.port, args(cancelledId, 'cancelled'))
-    await rec.until(1, 4000)
-    await sleep(1200)
+    await rec.until(1, 6000)
+    await sleep(1500) // the cancelled will would be due by now
+
     expect(rec.messages.map((m) => m.payload)).toEqual(['sent'])
   })
 })

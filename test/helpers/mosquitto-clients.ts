@@ -112,7 +112,7 @@ export async function mosq__sub(port: number, args: string[], timeoutMs = 15_000
   return {
     child,
     messages,
-    async until(n, ms = 5000) {
+    async until(n, ms = 8000) {
       await waitFor(() => messages().length >= n, `${n} messages`, ms)
       return messages()
     },

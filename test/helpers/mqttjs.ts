@@ -40,7 +40,7 @@ export function mqttjs__record(client: MqttClient): {messages: Got[]; until(n: n
   })
   return {
     messages,
-    until(n, timeoutMs = 5000) {
+    until(n, timeoutMs = 8000) {
       return new Promise((resolve, reject) => {
         if (messages.length >= n) return resolve(messages)
         const timer = setTimeout(

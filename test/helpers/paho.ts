@@ -62,7 +62,7 @@ export class PahoAgent {
   }
 
   /** Resolves with the first event (from index `from` on) satisfying `match`; rejects on timeout or an error event. */
-  wait(match: (e: PahoEvent) => boolean, timeoutMs = 5000, from = 0): Promise<PahoEvent> {
+  wait(match: (e: PahoEvent) => boolean, timeoutMs = 8000, from = 0): Promise<PahoEvent> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         for (let i = from; i < this.events.length; i++) {
@@ -128,7 +128,7 @@ export class PahoAgent {
   }
 
   /** Resolves once `n` messages arrived in total. */
-  async messagesUntil(n: number, timeoutMs = 5000): Promise<PahoEvent[]> {
+  async messagesUntil(n: number, timeoutMs = 8000): Promise<PahoEvent[]> {
     let seen = 0
     await this.wait((e) => e.ev === 'message' && ++seen >= n, timeoutMs)
     return this.messages()

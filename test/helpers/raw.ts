@@ -10,6 +10,8 @@ const sockets = new Set<net.Socket>()
 export class RawClient {
   readonly packets: Packet[] = []
   closed = false
+  /** Index after the packet `next` returned last. */
+  private cursor = 0
   private readonly parser: ReturnType<typeof mqttPacket.parser>
   private readonly closedPromise: Promise<void>
   private waiters: Array<() => void> = []
@@ -65,15 +67,19 @@ export class RawClient {
     this.socket.write(mqttPacket.generate(packet, {protocolVersion: 5}))
   }
 
-  /** Resolves with the next packet of type `cmd` (rejects when the connection closes first or on timeout). */
-  next(cmd: Packet['cmd'], timeoutMs = 3000): Promise<Packet> {
-    const start = this.packets.length
+  /**
+   * Resolves with the next packet of type `cmd` after the one the previous `next` returned (packets that arrived
+   * before the call count: a PUBLISH may come in the same segment as the CONNACK). Rejects when the connection
+   * closes first or on timeout.
+   */
+  next(cmd: Packet['cmd'], timeoutMs = 5000): Promise<Packet> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const p = this.packets.slice(start).find((x) => x.cmd === cmd)
-        if (p) {
+        for (let i = this.cursor; i < this.packets.length; i++) {
+          if (this.packets[i]!.cmd !== cmd) continue
+          this.cursor = i + 1
           done()
-          resolve(p)
+          resolve(this.packets[i]!)
           return true
         }
         if (this.closed) {
