@@ -9,8 +9,6 @@ import {ClientError, ExitCode} from './errors.js'
 
 interface OclifError extends Error {
   code?: string
-  oclif?: {exit?: number}
-  parse?: unknown
 }
 
 /** The message and exit code a failure ends the command with. */
@@ -24,7 +22,9 @@ export function client__failure(err: unknown): {message: string; exitCode: numbe
     .map((line) => line.trim())
     .filter((line) => line !== '')
     .join(' ')
-  return {message, exitCode: e?.parse !== undefined || e?.oclif !== undefined ? ExitCode.usage : ExitCode.network}
+  // Anything else escaped the commands' own checks: a system error names the network, the rest is input.
+  const systemError = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)
+  return {message, exitCode: systemError ? ExitCode.network : ExitCode.usage}
 }
 
 export abstract class ClientCommand extends Command {

@@ -3,7 +3,7 @@
  * --retained-only's first live message or Ctrl-C, and clear retained messages for --remove-retained (waiting for
  * those clears to be acknowledged before returning).
  */
-import type {IClientSubscribeOptions, ISubscriptionGrant, MqttClient} from 'mqtt'
+import type {IClientSubscribeOptions, MqttClient} from 'mqtt'
 import {ClientError, ExitCode, client__reasonText} from './errors.js'
 import type {SubscribeProperties} from './properties.js'
 import {record__fromPacket, type ReceivedMessage} from './record.js'
@@ -42,14 +42,11 @@ export interface SubscribeResult {
   /** Retained messages cleared with --remove-retained. */
   cleared: number
   stoppedBy: StopReason
-  granted: {topic: string; qos: number}[]
+  granted: Grant[]
 }
 
-function subscribe(
-  client: MqttClient,
-  plan: SubscribePlan,
-  version: number,
-): Promise<ISubscriptionGrant[]> {
+/** SUBSCRIBE and its SUBACK, one grant per filter (codes >= 0x80 are refusals). */
+function subscribe(client: MqttClient, plan: SubscribePlan, version: number): Promise<Grant[]> {
   const options: IClientSubscribeOptions = {qos: plan.qos}
   if (version === 5) {
     options.nl = plan.noLocal
@@ -59,16 +56,26 @@ function subscribe(
   }
   const map = Object.fromEntries(plan.filters.map((filter) => [filter, options]))
   return new Promise((resolve, reject) => {
-    client.subscribe(map, (error, granted) => (error ? reject(error) : resolve(granted ?? [])))
+    client.subscribe(map, (error, _granted, packet) => {
+      // mqtt.js reports any refused filter as an error; the SUBACK it carries says which ones.
+      const codes = (packet?.granted ?? []) as number[]
+      if (codes.length === plan.filters.length) resolve(plan.filters.map((topic, i) => ({topic, qos: codes[i]!})))
+      else reject(error ?? new Error('SUBACK without one code per filter'))
+    })
   })
 }
 
 /** Checks SUBACK: a refused filter is a note while others work, an error when none does. */
+export interface Grant {
+  topic: string
+  qos: number
+}
+
 function checkGrants(
-  granted: ISubscriptionGrant[],
+  granted: Grant[],
   version: number,
   notice: (line: string) => void,
-): {topic: string; qos: number}[] {
+): Grant[] {
   const ok = granted.filter((g) => g.qos < 0x80)
   for (const g of granted) {
     if (g.qos >= 0x80) notice(`subscription to "${g.topic}" refused: ${client__reasonText(g.qos, version === 5 ? 5 : 4)}`)
@@ -77,7 +84,7 @@ function checkGrants(
     const reason = granted.length > 0 ? client__reasonText(granted[0].qos, version === 5 ? 5 : 4) : 'no grant'
     throw new ClientError(`the broker refused every subscription: ${reason}`, ExitCode.refused)
   }
-  return ok.map((g) => ({topic: g.topic, qos: g.qos}))
+  return ok
 }
 
 export async function subscriber__run(
@@ -86,14 +93,7 @@ export async function subscriber__run(
   version: number,
   notice: (line: string) => void,
 ): Promise<SubscribeResult> {
-  let grantedList: {topic: string; qos: number}[] = []
-  try {
-    grantedList = checkGrants(await subscribe(client, plan, version), version, notice)
-  } catch (error) {
-    if (error instanceof ClientError) throw error
-    throw new ClientError(`subscribe failed: ${(error as Error).message}`, ExitCode.network, {cause: error})
-  }
-  const result: SubscribeResult = {delivered: 0, received: 0, cleared: 0, stoppedBy: 'interrupted', granted: grantedList}
+  const result: SubscribeResult = {delivered: 0, received: 0, cleared: 0, stoppedBy: 'interrupted', granted: []}
   let pendingClears = 0
   let finish: (reason: StopReason) => void = () => {}
   const stopped = new Promise<StopReason>((resolve) => {
@@ -125,6 +125,7 @@ export async function subscriber__run(
     plan.deliver(message)
     if (plan.count !== undefined && result.delivered >= plan.count) stop('count')
   }
+  // Listen before subscribing: retained messages arrive in the same read as the SUBACK, before any await resumes.
   client.on('message', onMessage)
   const onClose = (): void => {
     if (!plan.reconnect) stop('lost')
@@ -132,8 +133,15 @@ export async function subscriber__run(
   client.on('close', onClose)
   const onAbort = (): void => stop('interrupted')
   plan.signal.addEventListener('abort', onAbort)
-  const timer = plan.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), plan.timeoutMs)
+  let timer: NodeJS.Timeout | undefined
   try {
+    try {
+      result.granted = checkGrants(await subscribe(client, plan, version), version, notice)
+    } catch (error) {
+      if (error instanceof ClientError) throw error
+      throw new ClientError(`subscribe failed: ${(error as Error).message}`, ExitCode.network, {cause: error})
+    }
+    if (plan.timeoutMs !== undefined && !done) timer = setTimeout(() => stop('timeout'), plan.timeoutMs)
     await stopped
     // Clears in flight must be acknowledged, or --remove-retained would leave some behind.
     const deadline = Date.now() + 5000

@@ -112,7 +112,7 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
         {
           topic,
           qos: flags.qos as 0 | 1 | 2,
-          retain: flags.retain,
+          retain: flags.retain === true,
           properties: version === 5 ? props.publish : {},
           payloads: single === undefined ? input__lines(process.stdin, format) : repeat(single, flags.repeat),
           intervalMs,
@@ -126,7 +126,7 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
       const summary: PubResult = {
         topic,
         qos: flags.qos,
-        retain: flags.retain,
+        retain: flags.retain === true,
         messages: result.messages,
         bytes: result.bytes,
         completed: result.completed,

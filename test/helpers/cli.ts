@@ -1,0 +1,270 @@
+/**
+ * Running the built CLI (`node bin/run.js …`, so `npm run build` first) against brokers started by the test:
+ * the mqttkit Broker in-process, or a real mosquitto on a free port. Every process and broker is tracked and
+ * stopped by `cli__cleanup()` (call it in afterEach/afterAll).
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {chmodSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+const runJs = join(repoRoot, 'bin', 'run.js')
+
+const cleanups: Array<() => unknown> = []
+
+export async function cli__cleanup(): Promise<void> {
+  const all = cleanups.splice(0)
+  await Promise.allSettled(all.reverse().map(async (fn) => fn()))
+}
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: Buffer
+  stderr: string
+}
+
+export interface CliProcess {
+  child: ChildProcess
+  /** Everything written to stdout so far. */
+  stdout(): Buffer
+  stderr(): string
+  /** Resolves once stderr matches (e.g. /received SUBACK/ with -d); rejects after `timeoutMs`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>
+  /** Resolves once stdout matches. */
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<void>
+  exited: Promise<CliResult>
+}
+
+interface SpawnOptions {
+  env?: Record<string, string | undefined>
+  /** Written to stdin, which is then closed. Without it stdin is closed at once ('ignore' would not be a pipe). */
+  input?: Buffer | string
+  /** Keep stdin open (the test writes to child.stdin). */
+  keepStdin?: boolean
+  timeoutMs?: number
+}
+
+function requireBuild(): void {
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'pub.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` before these tests (npm test does)')
+  }
+}
+
+/** Starts `mqttkit <args>`; kills it after `timeoutMs` (default 60 s) so a hang fails the test, not CI. */
+export function cli__spawn(args: string[], options: SpawnOptions = {}): CliProcess {
+  requireBuild()
+  const env: Record<string, string | undefined> = {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env}
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  const child = spawn(process.execPath, [runJs, ...args], {cwd: repoRoot, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe']})
+  const out: Buffer[] = []
+  let err = ''
+  const watchers: Array<() => void> = []
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out.push(chunk)
+    for (const w of watchers) w()
+  })
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (chunk: string) => {
+    err += chunk
+    for (const w of watchers) w()
+  })
+  child.stdin!.on('error', () => {})
+  if (options.input !== undefined) child.stdin!.end(options.input)
+  else if (!options.keepStdin) child.stdin!.end()
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+  const exited = new Promise<CliResult>((resolveExit) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolveExit({code, signal, stdout: Buffer.concat(out), stderr: err})
+    })
+  })
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    return exited
+  })
+  const waitFor = (read: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<void> =>
+    new Promise((resolveWait, reject) => {
+      const check = (): boolean => pattern.test(read())
+      if (check()) return resolveWait()
+      const t = setTimeout(() => {
+        reject(new Error(`timed out waiting for ${pattern}; stderr so far: ${err}`))
+      }, timeoutMs)
+      watchers.push(() => {
+        if (check()) {
+          clearTimeout(t)
+          resolveWait()
+        }
+      })
+      void exited.then(() => {
+        if (!check()) {
+          clearTimeout(t)
+          reject(new Error(`exited before ${pattern}; stderr: ${err}`))
+        }
+      })
+    })
+  return {
+    child,
+    stdout: () => Buffer.concat(out),
+    stderr: () => err,
+    waitForStderr: (pattern, timeoutMs) => waitFor(() => err, pattern, timeoutMs),
+    waitForStdout: (pattern, timeoutMs) => waitFor(() => Buffer.concat(out).toString('utf8'), pattern, timeoutMs),
+    exited,
+  }
+}
+
+/** Runs `mqttkit <args>` to the end. */
+export function cli__run(args: string[], options: SpawnOptions = {}): Promise<CliResult> {
+  return cli__spawn(args, options).exited
+}
+
+/**
+ * Starts `sub` with -d and resolves once its SUBACK arrived, so a publish after this is seen by it.
+ */
+export async function cli__subscribed(args: string[], options: SpawnOptions = {}): Promise<CliProcess> {
+  const sub = cli__spawn(['sub', '-d', ...args], {keepStdin: true, ...options})
+  await sub.waitForStderr(/received SUBACK/)
+  return sub
+}
+
+/** A free TCP port on 127.0.0.1 (bind 0, read, close): for programs that need a number, like mosquitto. */
+export function cli__freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as net.AddressInfo
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        res(true)
+      })
+      socket.once('error', () => res(false))
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+export interface TestBrokerHandle {
+  port: number
+  stop(): Promise<void>
+}
+
+export const mosquittoPath = '/usr/sbin/mosquitto'
+
+/**
+ * A real mosquitto on a free port (anonymous allowed unless `passwords` is given: user → password, written with
+ * mosquitto_passwd -b). `port` reuses a port (restart tests).
+ */
+export async function cli__startMosquitto(
+  options: {passwords?: Record<string, string>; extra?: string[]; port?: number} = {},
+): Promise<TestBrokerHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttkit-mosq-'))
+  // Started as root, mosquitto drops to its own user: it must be able to read this directory's files.
+  chmodSync(dir, 0o755)
+  const port = options.port ?? (await cli__freePort())
+  const lines = [`listener ${port} 127.0.0.1`, ...(options.extra ?? [])]
+  if (options.passwords) {
+    const file = join(dir, 'passwd')
+    writeFileSync(file, '')
+    for (const [user, password] of Object.entries(options.passwords)) {
+      await new Promise<void>((res, rej) => {
+        const p = spawn('/usr/bin/mosquitto_passwd', ['-b', file, user, password], {stdio: 'ignore'})
+        p.on('close', (code) => (code === 0 ? res() : rej(new Error(`mosquitto_passwd exited ${code}`))))
+      })
+    }
+    chmodSync(file, 0o644)
+    lines.push('allow_anonymous false', `password_file ${file}`)
+  } else {
+    lines.push('allow_anonymous true')
+  }
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `${lines.join('\n')}\n`)
+  const child = spawn(mosquittoPath, ['-c', conf], {stdio: ['ignore', 'ignore', 'pipe']})
+  let log = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk))
+  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await exited
+  }
+  cleanups.push(stop)
+  try {
+    await waitForPort(port, 10_000)
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; mosquitto said: ${log}`)
+  }
+  return {port, stop}
+}
+
+/** The mqttkit Broker, in this process, on 127.0.0.1:`port` (0 = any free port). */
+export async function cli__startMqttkit(options: Record<string, unknown> = {}, port = 0): Promise<TestBrokerHandle> {
+  const {Broker} = await import('../../src/index.js')
+  const broker = new Broker({logLevel: 'silent', listeners: [{type: 'tcp', host: '127.0.0.1', port}], ...options})
+  const [listener] = await broker.listen()
+  let closed = false
+  const stop = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    await broker.close()
+  }
+  cleanups.push(stop)
+  return {port: listener!.address.port, stop}
+}
+
+/** An mqtt.js reference client (a third-party peer for the CLI), closed by `cli__cleanup()`. */
+export async function cli__mqttjs(port: number, options: import('mqtt').IClientOptions = {}): Promise<import('mqtt').MqttClient> {
+  const {default: mqtt} = await import('mqtt')
+  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
+  cleanups.push(() => client.end(true))
+  await new Promise<void>((res, rej) => {
+    client.once('connect', () => res())
+    client.once('error', rej)
+  })
+  return client
+}
+
+export interface Received {
+  topic: string
+  payload: Buffer
+  packet: import('mqtt').IPublishPacket
+}
+
+/** Subscribes `client` to `filter` and resolves with the first `n` messages (rejects after `timeoutMs`). */
+export async function cli__collect(
+  client: import('mqtt').MqttClient,
+  filter: string,
+  n: number,
+  options: import('mqtt').IClientSubscribeOptions = {qos: 1},
+  timeoutMs = 10_000,
+): Promise<() => Promise<Received[]>> {
+  const got: Received[] = []
+  let done: (value: Received[]) => void = () => {}
+  const finished = new Promise<Received[]>((res) => {
+    done = res
+  })
+  client.on('message', (topic, payload, packet) => {
+    got.push({topic, payload, packet})
+    if (got.length === n) done(got)
+  })
+  await client.subscribeAsync(filter, options)
+  return () =>
+    Promise.race([
+      finished,
+      new Promise<Received[]>((_, rej) => setTimeout(() => rej(new Error(`got ${got.length}/${n} messages`)), timeoutMs)),
+    ])
+}
