@@ -59,10 +59,15 @@ async function rawClient(version: 4 | 5 = 4): Promise<{socket: WebSocket; packet
 const encode = (packet: Packet, version: 4 | 5 = 4) => mqttPacket.generate(packet, {protocolVersion: version})
 
 describe('MQTT over WebSocket', () => {
-  for (const protocolVersion of [4, 5] as const) {
-    it(`mqtt.js v${protocolVersion === 4 ? '3.1.1' : '5'} over ws:// talks with a TCP client on the same broker`, async () => {
-      const viaWs = await mqtt__connect(ws, {protocolVersion})
-      const viaTcp = await mqtt__connect(tcp, {protocolVersion})
+  const versions = [
+    {name: '3.1 (subprotocol mqttv3.1)', options: {protocolVersion: 3, protocolId: 'MQIsdp'}},
+    {name: '3.1.1', options: {protocolVersion: 4}},
+    {name: '5', options: {protocolVersion: 5}},
+  ] as const
+  for (const {name, options} of versions) {
+    it(`mqtt.js MQTT ${name} over ws:// talks with a TCP client on the same broker`, async () => {
+      const viaWs = await mqtt__connect(ws, options)
+      const viaTcp = await mqtt__connect(tcp, options)
       await viaWs.subscribeAsync('ws/in', {qos: 1})
       await viaTcp.subscribeAsync('ws/out', {qos: 1})
       const toWs = mqtt__next(viaWs, 'ws/in')
