@@ -11,7 +11,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {type BenchFlags, bench__spec, bench__target} from '../src/bench/cli.js'
@@ -124,7 +124,7 @@ const SCENARIOS: ScenarioDef[] = [
     title: 'fan-in QoS 0: 10 publishers → bench/<i>, 1 subscriber on bench/#',
     async run(b) {
       const {r, cpu} = await measure(b, 'run', flags({publishers: 10, subscribers: 1, topic: 'bench/%i', filter: 'bench/#', qos: 0}))
-      return {'delivered msg/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/msg': perMsg(cpu, r.delivered)}
+      return {'delivered msg/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/msg': perMsg(cpu, r.delivered), 'bench CPU %': r.generator.cpuPercentPerWorker}
     },
   },
   {
@@ -148,7 +148,7 @@ const SCENARIOS: ScenarioDef[] = [
     title: 'fan-out: 1 publisher → 100 subscribers',
     async run(b) {
       const {r, cpu} = await measure(b, 'run', flags({publishers: 1, subscribers: 100, topic: 'bench/0', filter: 'bench/#', qos: 0}))
-      return {'deliveries/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/delivery': perMsg(cpu, r.delivered)}
+      return {'deliveries/s': r.deliveredPerSec, lost: r.lost, 'broker CPU µs/delivery': perMsg(cpu, r.delivered), 'bench CPU %': r.generator.cpuPercentPerWorker}
     },
   },
   {
@@ -227,7 +227,7 @@ try {
 }
 
 const fmt = (v: number): string => (Number.isNaN(v) ? '–' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(v))
-console.log(`\nmedians of ${rounds} interleaved rounds, ${duration} s per run; ratio = mqttkit / mosquitto\n`)
+console.log(`\nmedians of ${rounds} interleaved rounds, ${duration} s per run, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
 for (const s of chosen) {
   console.log(`### ${s.title}\n`)
   console.log(`| metric | ${names.join(' | ')} | mqttkit / mosquitto | mqttkit / aedes |`)

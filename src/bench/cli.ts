@@ -5,7 +5,6 @@
 import {writeFileSync} from 'node:fs'
 import {randomBytes, randomInt} from 'node:crypto'
 import {Flags} from '@oclif/core'
-import ora from 'ora'
 import {ClientError, ExitCode} from '../client/errors.js'
 import {type ConnectionFlagValues, connectionFlags} from '../client/flags.js'
 import {client__settingsFromFlags} from '../client/options.js'
@@ -194,8 +193,7 @@ export async function bench__execute(scenario: Scenario, flags: BenchFlags, json
   const onSigint = (): void => controller.abort()
   process.on('SIGINT', onSigint)
   // The live line only on a terminal: scripts and logs get the summary (or JSON) alone.
-  const live = !json && process.stderr.isTTY === true
-  const spinner = live ? ora({stream: process.stderr, discardStdin: false}) : {start: () => {}, stop: () => {}, text: ''}
+  const spinner = new StatusLine(!json && process.stderr.isTTY === true)
   let last: Progress | null = null
   const onProgress = (p: Progress): void => {
     spinner.text = format__progress(p, last)
@@ -254,6 +252,39 @@ export async function bench__execute(scenario: Scenario, flags: BenchFlags, json
     spinner.stop()
     process.off('SIGINT', onSigint)
     await Promise.all(local.map((b) => b.stop()))
+  }
+}
+
+/**
+ * One updating line on stderr, redrawn at most every 100 ms and cut to the terminal width (a spinner library
+ * that wraps long lines miscounts them on terminals reporting no width and floods the screen).
+ */
+class StatusLine {
+  private current = ''
+  private timer: NodeJS.Timeout | null = null
+  constructor(private readonly enabled: boolean) {}
+  get text(): string {
+    return this.current
+  }
+  set text(value: string) {
+    this.current = value
+  }
+  start(): void {
+    if (!this.enabled || this.timer) return
+    this.timer = setInterval(() => this.draw(), 100)
+    this.timer.unref()
+  }
+  stop(): void {
+    if (!this.timer) return
+    clearInterval(this.timer)
+    this.timer = null
+    process.stderr.write('\r\u001B[K')
+  }
+  private draw(): void {
+    const width = process.stderr.columns || 80
+    const plain = this.current.replace(/\u001B\[[0-9;]*m/g, '')
+    const line = plain.length > width - 1 ? plain.slice(0, width - 2) + '…' : this.current
+    process.stderr.write(`\r\u001B[K${line}`)
   }
 }
 
