@@ -20,6 +20,10 @@ export interface ProbeResult {
   identifiedBy?: '$SYS' | 'assigned-client-id'
   /** Why no CONNACK came back (ECONNREFUSED, timeout, not MQTT…). */
   error?: string
+  /** The server closed or reset the connection (rather than staying silent): another protocol may fit. */
+  hungUp?: boolean
+  /** The protocol the answer came on. */
+  scheme?: ProbeScheme
   /** MQTT 5 CONNACK properties, when the broker accepted MQTT 5. */
   properties?: Record<string, unknown>
 }
@@ -74,11 +78,11 @@ export async function probe__port(host: string, port: number, scheme: ProbeSchem
   }
   if (!out.client) {
     if (out.reasonCode !== undefined) {
-      return {mqtt: true, protocolVersion: version, reasonCode: out.reasonCode, error: reason__connack(out.reasonCode, version).name}
+      return {mqtt: true, scheme, protocolVersion: version, reasonCode: out.reasonCode, error: reason__connack(out.reasonCode, version).name}
     }
     const code = out.error?.code
     const error = code === 'CONNACK_TIMEOUT' || code === 'CLOSED' ? 'does not answer MQTT' : String(code ?? out.error?.message ?? 'no answer')
-    return {mqtt: false, error}
+    return {mqtt: false, error, hungUp: code !== 'CONNACK_TIMEOUT'}
   }
   const client = out.client
   const properties = (out.connack?.properties ?? {}) as Record<string, unknown>
@@ -91,6 +95,7 @@ export async function probe__port(host: string, port: number, scheme: ProbeSchem
     const byId = probe__nameFromAssignedId(properties.assignedClientIdentifier)
     return {
       mqtt: true,
+      scheme,
       protocolVersion: version,
       broker: bySys ?? byId ?? 'other',
       version: text,
@@ -100,4 +105,19 @@ export async function probe__port(host: string, port: number, scheme: ProbeSchem
   } finally {
     await mqtt__end(client)
   }
+}
+
+/**
+ * Probes with the port's usual protocol first. A server that hangs up on an MQTT CONNECT at once may still be a
+ * broker on another transport (a WebSocket or TLS listener on an unusual port, e.g. mosquitto's 9001), so those are
+ * tried next; a silent server is not retried, which would only multiply the wait.
+ */
+export async function probe__identify(host: string, port: number, first: ProbeScheme, timeoutMs: number): Promise<ProbeResult> {
+  const result = await probe__port(host, port, first, timeoutMs)
+  if (result.mqtt || !result.hungUp || first !== 'mqtt') return result
+  for (const scheme of ['ws', 'mqtts'] as const) {
+    const other = await probe__port(host, port, scheme, timeoutMs)
+    if (other.mqtt) return other
+  }
+  return result
 }

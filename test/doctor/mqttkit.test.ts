@@ -10,11 +10,19 @@ import type {DoctorOptions} from '../../src/doctor/types.js'
 
 let broker: Broker
 let port: number
+let wsPort: number
 
 beforeAll(async () => {
-  broker = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent'})
-  const [listener] = await broker.listen()
-  port = listener.address.port
+  broker = new Broker({
+    listeners: [
+      {type: 'tcp', host: '127.0.0.1', port: 0},
+      {type: 'ws', host: '127.0.0.1', port: 0},
+    ],
+    logLevel: 'silent',
+  })
+  const [tcp, ws] = await broker.listen()
+  port = tcp.address.port
+  wsPort = ws.address.port
 })
 afterAll(async () => {
   await broker?.close()
@@ -39,6 +47,16 @@ describe('an mqttkit broker', () => {
     expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', protocolVersion: 5})
     expect(r.status).toBe('ok')
     expect(r.detail).toContain('an mqttkit broker answers (MQTT 5)')
+  })
+
+  it.skipIf(process.platform !== 'linux')('finds MQTT over WebSocket on an unusual port and offers it to browsers', async () => {
+    const report = await doctor__run(checks__select(['ports', 'websocket']), options({ports: [wsPort], extraPorts: [wsPort]}))
+    const r = report.checks.find((c) => c.id === `port.${wsPort}`)!
+    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', scheme: 'ws'})
+    expect(r.detail).toContain('an mqttkit broker answers (MQTT 5 over WebSocket)')
+    const ws = report.checks.find((c) => c.id === 'websocket')!
+    expect(ws.status).toBe('ok')
+    expect(ws.data?.urls).toEqual([`ws://localhost:${wsPort}/mqtt`])
   })
 
   it('passes every broker check', async () => {

@@ -2,7 +2,7 @@
 // probed (mosquitto, mqttkit, another MQTT broker, or something that does not speak MQTT at all)?
 import {fix__killProcess, fix__otherPort, fix__stopMosquitto} from '../fixes.js'
 import {platform__isLoopback, platform__isWildcard, platform__listeners} from '../platform/listeners.js'
-import {probe__port, probe__schemeFor, type ProbeResult, type ProbeScheme} from '../probe.js'
+import {probe__identify, probe__schemeFor, type ProbeResult, type ProbeScheme} from '../probe.js'
 import type {Check, CheckResult, DoctorContext, ListeningSocket} from '../types.js'
 import type {MosquittoFacts} from './mosquitto.js'
 
@@ -47,7 +47,8 @@ function describeProbe(p: ProbeResult): string {
       ? ' (named by the client id it assigns; it does not publish $SYS/broker/version)'
       : ' (it does not publish $SYS/broker/version)'
   const name = p.broker === 'mosquitto' ? 'mosquitto' : p.broker === 'mqttkit' ? 'an mqttkit broker' : 'an MQTT broker'
-  return `${name} answers (MQTT ${p.protocolVersion === 5 ? '5' : '3.1.1'})${version}`
+  const over = p.scheme === 'ws' ? ' over WebSocket' : p.scheme === 'wss' ? ' over secure WebSocket' : p.scheme === 'mqtts' ? ' over TLS' : ''
+  return `${name} answers (MQTT ${p.protocolVersion === 5 ? '5' : '3.1.1'}${over})${version}`
 }
 
 function describeOwner(s: ListeningSocket): string {
@@ -69,7 +70,7 @@ async function checkPort(ctx: DoctorContext, port: number, listeners: ListeningS
   const owner = holders.find((h) => h.pid !== undefined) ?? holders[0]
   const addresses = [...new Set(holders.map((h) => h.address))]
   const localOnly = addresses.every(platform__isLoopback)
-  const probe = await probe__port(probeHost(holders[0].address), port, schemeOf(ctx, port), ctx.timeoutMs)
+  const probe = await probe__identify(probeHost(holders[0].address), port, schemeOf(ctx, port), ctx.timeoutMs)
   const data = {port, free: false, pid: owner.pid, command: owner.command, addresses, probe}
   let detail = `in use by ${describeOwner(owner)} on ${addresses.join(', ')}; ${describeProbe(probe)}`
   if (localOnly && probe.mqtt) {

@@ -24,18 +24,18 @@ export const websocketCheck: Check = {
         ],
       }
     }
-    if (!WS_PORTS.some((p) => ctx.ports.includes(p))) {
-      return {...base, status: 'skip', detail: 'the WebSocket ports (8083, 8084, 8000) were not inspected'}
-    }
     const ports: CheckResult[] = ctx.result('ports') ?? []
     const open = ports.filter((r) => {
       const port = (r.data?.port as number | undefined) ?? 0
       const probe = r.data?.probe as ProbeResult | undefined
-      return WS_PORTS.includes(port) && probe?.mqtt === true
+      return (WS_PORTS.includes(port) || probe?.scheme === 'ws' || probe?.scheme === 'wss') && probe?.mqtt === true
     })
     if (open.length > 0) {
-      const urls = open.map((r) => `${r.data?.port === 8084 ? 'wss' : 'ws'}://localhost:${r.data?.port}/mqtt`)
-      return {...base, status: 'ok', detail: `browsers can connect to ${urls.join(', ')} (never to 1883: browsers only speak WebSocket)`}
+      const urls = open.map((r) => `${(r.data?.probe as ProbeResult).scheme === 'wss' ? 'wss' : 'ws'}://localhost:${r.data?.port}/mqtt`)
+      return {...base, status: 'ok', detail: `browsers can connect to ${urls.join(', ')} (never to 1883: browsers only speak WebSocket)`, data: {urls}}
+    }
+    if (!WS_PORTS.some((p) => ctx.ports.includes(p))) {
+      return {...base, status: 'skip', detail: 'the WebSocket ports (8083, 8084, 8000) were not inspected'}
     }
     return {
       ...base,
