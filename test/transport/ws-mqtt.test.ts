@@ -88,6 +88,15 @@ describe('MQTT over WebSocket', () => {
     expect((await arrival).payload.toString()).toBe('secure hello')
   })
 
+  it('serves the JSON gateway over wss:// as well', async () => {
+    const socket = await ws__open(wss, undefined, {ca: pki.caPem})
+    sockets.push(socket)
+    const replies: string[] = []
+    socket.on('message', (d) => replies.push(d.toString()))
+    socket.send(JSON.stringify({type: 'ping', id: 'secure'}))
+    await expect.poll(() => replies).toContain('{"type":"pong","id":"secure"}')
+  })
+
   it('refuses wss:// to a client that does not trust the certificate', async () => {
     await expect(mqtt__connect(wss, {connectTimeout: 2000})).rejects.toThrow()
   })
