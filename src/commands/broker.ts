@@ -1,6 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 import chalk from 'chalk'
-import {auth__hooks} from '../broker/auth/hooks.js'
+import {securityFlags, security__fromFlags, security__reload, type SecurityFlagValues} from '../broker/auth/flags.js'
 import {Broker} from '../broker/broker.js'
 import {type ConfigValue, config__load} from '../broker/config.js'
 import {LOG_LEVELS, type LogLevel} from '../broker/logger.js'
@@ -83,6 +83,7 @@ export default class BrokerCommand extends Command {
     }),
     ...transportFlags,
     ...storeFlags,
+    ...securityFlags,
   }
 
   async run(): Promise<BrokerRunResult> {
@@ -113,11 +114,14 @@ export default class BrokerCommand extends Command {
         return this.error((error as Error).message, {exit: 1})
       }
     })()
+    // --password-file, --acl-file and the rate limits: rules in broker/auth/flags.ts (docs/security.md).
+    const securityValues = Object.fromEntries(Object.keys(securityFlags).map((k) => [k, (flags as Record<string, unknown>)[k] ?? file[k]])) as SecurityFlagValues
+    const security = await security__fromFlags(securityValues, allowAnonymous).catch((e: Error) => this.error(e.message, {exit: 1}))
     const options: BrokerOptions = {
       listeners,
       store,
       logLevel,
-      hooks: auth__hooks({allowAnonymous}),
+      ...security.options,
       maxConnections: opt('max-connections'),
       maxKeepalive: opt('max-keepalive'),
       maxPacketSize: opt('max-packet-size'),
@@ -165,6 +169,8 @@ export default class BrokerCommand extends Command {
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
+      for (const note of security.notes) this.log(`  ${note}`)
+      for (const warning of security.warnings) this.log(chalk.yellow(`  warning: ${warning}`))
       if (allowAnonymous && broker.listeners.some((l) => !isLoopback(l.address.host))) {
         this.log(chalk.yellow('  warning: anonymous clients may connect from other machines (use --allow-anonymous false with a password file)'))
       } else if (!allowAnonymous) {
@@ -172,8 +178,11 @@ export default class BrokerCommand extends Command {
       }
     }
 
-    // SIGHUP re-reads the TLS/WSS certificate files; connections stay up (docs/transports.md).
-    const reload = () => void transport__reloadAll(broker.listeners, broker.logger)
+    // SIGHUP re-reads the TLS/WSS certificate files, the password file and the ACL; connections stay up (docs/transports.md, docs/security.md).
+    const reload = () => {
+      void transport__reloadAll(broker.listeners, broker.logger)
+      security__reload(security, broker.logger)
+    }
     process.on('SIGHUP', reload)
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

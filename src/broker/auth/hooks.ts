@@ -54,12 +54,17 @@ export class AuthFiles {
     return new AuthFiles(files, await AuthFiles.read(files))
   }
 
+  /** Users in the password file and rules in the ACL now in force. */
+  get counts(): {users: number; rules: number} {
+    return {users: this.state.passwordFile?.size ?? 0, rules: this.state.acl?.ruleCount ?? 0}
+  }
+
   /** Re-reads both files and swaps them in at once; connected clients get the new ACL on their next action. */
   async reload(): Promise<{users: number; rules: number}> {
     const next = await AuthFiles.read(this.files)
     this.state.passwordFile = next.passwordFile
     this.state.acl = next.acl
-    return {users: next.passwordFile?.size ?? 0, rules: next.acl?.ruleCount ?? 0}
+    return this.counts
   }
 
   private static async read(files: AuthFileOptions): Promise<AuthState> {
