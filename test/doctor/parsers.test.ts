@@ -80,6 +80,8 @@ describe('Linux /proc', () => {
     expect(on(8083, '127.0.0.1')).toMatchObject({pid: 4242, command: 'node /usr/bin/mqttkit broker'})
     // Sockets of processes we cannot see (another user's) are still listed, without an owner.
     expect(on(8884, '::1')).toEqual({port: 8884, address: '::1', pid: undefined, command: undefined})
+    // Asked about one port, it reports that port only.
+    expect(await linux__listeners(proc, [8083])).toEqual([{port: 8083, address: '127.0.0.1', pid: 4242, command: 'node /usr/bin/mqttkit broker'}])
   })
 })
 

@@ -22,7 +22,7 @@ export const portsCheck: Check = {
   after: ['mosquitto'],
   applies: (o) => o.local && o.ports.length > 0,
   async run(ctx) {
-    const listeners = await ctx.memo('listeners', () => platform__listeners(ctx.platform, ctx.exec))
+    const listeners = await ctx.memo('listeners', () => platform__listeners(ctx.platform, ctx.exec, ctx.ports))
     return Promise.all(ctx.ports.map((port) => checkPort(ctx, port, listeners)))
   },
 }

@@ -93,11 +93,13 @@ export async function linux__cmdline(pid: number, proc = '/proc'): Promise<strin
 }
 
 /** Every listening TCP socket on the machine, with its owner when /proc lets us see it. */
-export async function linux__listeners(proc = '/proc'): Promise<ListeningSocket[]> {
+export async function linux__listeners(proc = '/proc', ports?: number[]): Promise<ListeningSocket[]> {
+  // Only the ports asked about: walking every process's descriptors is the slow part on a busy machine.
   const sockets = [
     ...linux__parseProcNetTcp((await readText(`${proc}/net/tcp`)) ?? ''),
     ...linux__parseProcNetTcp((await readText(`${proc}/net/tcp6`)) ?? ''),
-  ]
+  ].filter((s) => !ports || ports.includes(s.port))
+  if (sockets.length === 0) return []
   const wanted = new Map<number, ProcSocket>(sockets.map((s) => [s.inode, s]))
   const owners = new Map<number, number>()
   for (const pid of await linux__pids(proc)) {

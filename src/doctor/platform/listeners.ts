@@ -4,9 +4,9 @@ import {linux__findProcesses, linux__listeners} from './linux.js'
 import {macos__findProcesses, macos__listeners} from './macos.js'
 import {windows__findProcesses, windows__listeners} from './windows.js'
 
-/** Listening TCP sockets, or undefined when this platform gives no way to list them (tool missing). */
-export async function platform__listeners(platform: DoctorPlatform, exec: Exec): Promise<ListeningSocket[] | undefined> {
-  if (platform === 'linux') return linux__listeners()
+/** Listening TCP sockets (on `ports` when given: a hint, other platforms may list more), or undefined when this platform gives no way to list them (tool missing). */
+export async function platform__listeners(platform: DoctorPlatform, exec: Exec, ports?: number[]): Promise<ListeningSocket[] | undefined> {
+  if (platform === 'linux') return linux__listeners('/proc', ports)
   if (platform === 'win32') return windows__listeners(exec)
   return macos__listeners(exec)
 }
