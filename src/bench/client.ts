@@ -64,6 +64,8 @@ const CONNACK_REASONS: Record<number, string> = {
 export class BenchClient {
   stream: Duplex | null = null
   connected = false
+  /** MQTT 5: the broker's Receive Maximum from CONNACK, which caps our QoS 1/2 window [MQTT-3.3.4-7]. */
+  receiveMaximum = 65535
   /** Free slot for the owner (publisher or subscriber state). */
   owner: unknown = null
   private pending: Buffer | null = null
@@ -212,6 +214,7 @@ export class BenchClient {
         const code = (packet.reasonCode ?? packet.returnCode ?? 0) as number
         if (code !== 0) return this.fail(`CONNACK 0x${code.toString(16).padStart(2, '0')} ${CONNACK_REASONS[code] ?? ''}`.trim())
         if (this.timer) clearTimeout(this.timer)
+        this.receiveMaximum = packet.properties?.receiveMaximum ?? 65535
         this.connected = true
         if (this.target.keepalive > 0) {
           this.timer = setInterval(() => this.stream?.write(PINGREQ), this.target.keepalive * 500)

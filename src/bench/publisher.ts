@@ -54,7 +54,7 @@ export class Publisher {
       n = Math.min(due, Math.max(n, Math.ceil(spec.rate / 10)))
     }
     if (spec.count > 0) n = Math.min(n, spec.count - this.sent)
-    if (spec.qos > 0) n = Math.min(n, spec.inflight - this.inflight)
+    if (spec.qos > 0) n = Math.min(n, Math.min(spec.inflight, this.client.receiveMaximum) - this.inflight)
     if (this.watch.length > 0) {
       let slowest = Number.POSITIVE_INFINITY
       for (const t of this.watch) if (t.maxSeq < slowest) slowest = t.maxSeq

@@ -64,6 +64,21 @@ describe('bench run', () => {
     }
   })
 
+  it('MQTT 5: the QoS 1 window never exceeds the broker\'s Receive Maximum [MQTT-3.3.4-7]', async () => {
+    const {Broker} = await import('../../src/index.js')
+    const small = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent', maxInflight: 5})
+    const [l] = await small.listen()
+    try {
+      const port = l!.address.port
+      const r = await bench__run(spec(port, {target: target(port, 5), qos: 1, subQos: 1, inflight: 200, count: 300}), 'x')
+      expect(r.connections.disconnects).toEqual({})
+      expect(r.acked).toBe(600)
+      expect(r.delivered).toBe(600)
+    } finally {
+      await small.close()
+    }
+  })
+
   it('fan-out: each subscriber is its own delivery group and gets every message', async () => {
     const r = await bench__run(spec(mqttkit.port, {publishers: 1, subscribers: 3, count: 200}), 'x')
     expect(r.expected).toBe(600)
