@@ -7,6 +7,10 @@ export type {LogLevel, Logger} from './broker/logger.js'
 export {ReasonCode} from './protocol/index.js'
 export {HookError, defaultHooks} from './broker/hooks.js'
 export type {AuthExchange, AuthStep, ClientInfo, Hooks, Transport} from './broker/hooks.js'
+export {AuthFiles, auth__hooks, auth__load, DEFAULT_FAILED_LOGIN_DELAY_MS} from './broker/auth/hooks.js'
+export type {AuthFileOptions, AuthOptions} from './broker/auth/hooks.js'
+export {PasswordFile, PasswordFileError} from './broker/auth/password-file.js'
+export {Acl, AclFileError, ClientAcl} from './broker/auth/acl.js'
 export type {
   InflightRecord,
   MessageProperties,
