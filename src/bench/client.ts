@@ -19,6 +19,7 @@ import {
   codec__publishPayloadOffset,
   codec__subscribe,
 } from './codec.js'
+import {client__reasonText} from '../client/errors.js'
 import {now} from './payload.js'
 import {transport__open} from './transport.js'
 import type {BenchTarget, Qos} from './types.js'
@@ -39,27 +40,6 @@ const ACKS = new Map<number, Buffer>([PUBACK, PUBREC, PUBREL, PUBCOMP].map((t) =
 const PINGREQ = codec__pingreq()
 const ACK_BUFFER = 16 * 1024
 
-const CONNACK_REASONS: Record<number, string> = {
-  1: 'unacceptable protocol version',
-  2: 'identifier rejected',
-  3: 'server unavailable',
-  4: 'bad username or password',
-  5: 'not authorized',
-  0x80: 'unspecified error',
-  0x81: 'malformed packet',
-  0x82: 'protocol error',
-  0x84: 'unsupported protocol version',
-  0x85: 'client identifier not valid',
-  0x86: 'bad username or password',
-  0x87: 'not authorized',
-  0x88: 'server unavailable',
-  0x89: 'server busy',
-  0x8a: 'banned',
-  0x8c: 'bad authentication method',
-  0x95: 'packet too large',
-  0x97: 'quota exceeded',
-  0x9f: 'connection rate exceeded',
-}
 
 export class BenchClient {
   stream: Duplex | null = null
@@ -212,7 +192,7 @@ export class BenchClient {
     switch (packet.cmd) {
       case 'connack': {
         const code = (packet.reasonCode ?? packet.returnCode ?? 0) as number
-        if (code !== 0) return this.fail(`CONNACK 0x${code.toString(16).padStart(2, '0')} ${CONNACK_REASONS[code] ?? ''}`.trim())
+        if (code !== 0) return this.fail(`CONNACK ${client__reasonText(code, this.target.protocolVersion)}`)
         if (this.timer) clearTimeout(this.timer)
         this.receiveMaximum = packet.properties?.receiveMaximum ?? 65535
         this.connected = true
@@ -225,12 +205,12 @@ export class BenchClient {
       }
       case 'suback': {
         const code = packet.granted[0] as number
-        this.handler.onSubscribed(this, code < 0x80, code < 0x80 ? '' : `SUBACK 0x${code.toString(16)}`)
+        this.handler.onSubscribed(this, code < 0x80, code < 0x80 ? '' : `SUBACK ${client__reasonText(code, 5)}`)
         return
       }
       case 'disconnect': {
         const code = packet.reasonCode ?? 0
-        this.fail(`DISCONNECT 0x${code.toString(16).padStart(2, '0')} from broker`)
+        this.fail(`DISCONNECT ${client__reasonText(code, 5)} from broker`)
         return
       }
       default:

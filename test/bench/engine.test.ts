@@ -178,7 +178,7 @@ describe('bench pub / sub / conn', () => {
       // The helper writes `allow_anonymous true` first; mosquitto keeps the last value, so anonymous clients are refused.
       const r = await bench__run(spec(strict.port, {scenario: 'conn', clients: 3, publishers: 0, subscribers: 0}), 'x')
       expect(r.connections.connected).toBe(0)
-      expect(r.connections.failures).toEqual({'CONNACK 0x05 not authorized': 3})
+      expect(r.connections.failures).toEqual({'CONNACK not authorised (5)': 3})
     } finally {
       await strict.stop()
     }
