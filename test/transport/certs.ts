@@ -18,6 +18,8 @@ export interface TestPki {
   otherCert: string
   otherKey: string
   client(cn: string): {cert: string; key: string}
+  /** A client certificate with any subject, e.g. `/O=No CN` or `/CN=a/CN=b`. */
+  clientWithSubject(subject: string): {cert: string; key: string}
   cleanup(): void
 }
 
@@ -29,8 +31,8 @@ export function pki__make(): TestPki {
   const openssl = (...args: string[]) => execFileSync('openssl', args, {cwd: dir, stdio: 'pipe'})
   openssl('req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=mqttkit test CA', '-days', '2')
   writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  const issue = (name: string, cn: string, ext?: string) => {
-    openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`)
+  const issue = (name: string, cn: string, ext?: string, subject = `/CN=${cn}`) => {
+    openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject)
     const extArgs = ext === undefined ? [] : ['-extfile', ext]
     openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...extArgs)
     return {cert: file(`${name}.crt`), key: file(`${name}.key`)}
@@ -38,6 +40,7 @@ export function pki__make(): TestPki {
   const server = issue('server', 'localhost', 'server.ext')
   const other = issue('other', 'reloaded.localhost', 'server.ext')
   const clients = new Map<string, {cert: string; key: string}>()
+  let extra = 1000
   return {
     dir,
     ca: file('ca.crt'),
@@ -54,6 +57,7 @@ export function pki__make(): TestPki {
       }
       return made
     },
+    clientWithSubject: (subject) => issue(`subject-${clients.size + extra++}`, '', undefined, subject),
     cleanup: () => rmSync(dir, {recursive: true, force: true}),
   }
 }

@@ -3,6 +3,7 @@
  * metadata, certificates) and what a misbehaving WebSocket client gets. MQTT itself is tested in the other files.
  */
 import {readFileSync} from 'node:fs'
+import net from 'node:net'
 import type {Duplex} from 'node:stream'
 import tls from 'node:tls'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -173,6 +174,31 @@ describe('tls listener', () => {
     const meta = metas.at(-1)!
     expect(meta.certificateUsername).toBe('alice')
     expect(meta.certificate?.subject.CN).toBe('alice')
+    socket.destroy()
+  })
+
+  it('with the CN as username, drops a certificate that has no CN or several', async () => {
+    const l = await listen({
+      type: 'tls', host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey, ca: pki.ca,
+      requireCertificate: true, useCertificateCnAsUsername: true,
+    })
+    const before = metas.length
+    for (const subject of ['/O=No common name', '/CN=alice/CN=bob']) {
+      const made = pki.clientWithSubject(subject)
+      const socket = await tlsConnect(l.address.port, {cert: readFileSync(made.cert), key: readFileSync(made.key)})
+      await expect(echoOver(socket, 'x')).rejects.toThrow('closed')
+    }
+    expect(metas.length).toBe(before) // never handed to the broker
+  })
+
+  it('a plain TCP client on the TLS port fails alone; the listener keeps serving', async () => {
+    const l = await listen({type: 'tls', host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey})
+    const plain = net.connect(l.address.port, '127.0.0.1')
+    plain.on('error', () => {})
+    plain.write(Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]))
+    await new Promise((resolve) => plain.once('close', resolve))
+    const socket = await tlsConnect(l.address.port)
+    expect(await echoOver(socket, 'fine')).toBe('fine')
     socket.destroy()
   })
 
