@@ -76,7 +76,7 @@ describe.each(brokers__underTest())('MQTT 5 with mosquitto_pub/sub -V 5 against 
     ])
   })
 
-  it('[MQTT-3.1.2-5] a session kept with -c -x 60 receives what was published while it was away', async (ctx) => {
+  it('[MQTT-3.1.2-23] [MQTT-3.1.2-5] a session kept with -c -x 60 receives what was published while it was away', async (ctx) => {
     if (!(await start(ctx))) return
     const topic = unique('m5/session')
     const id = unique('m5-keep')
@@ -147,7 +147,7 @@ describe.each(brokers__underTest())('MQTT 5 with mosquitto_pub/sub -V 5 against 
     expect(m!.properties?.['topic-alias']).toBeUndefined()
   })
 
-  it('[MQTT-3.1.2-8] a will with -D will properties is published with them when mosquitto_sub is killed', async (ctx) => {
+  it('[MQTT-3.1.2-8] [MQTT-3.1.3-10] a will with -D will properties is published with them when mosquitto_sub is killed', async (ctx) => {
     if (!(await start(ctx))) return
     const topic = unique('m5/will')
     const js = await mqttjs__connect(broker.port, {protocolVersion: 5})
@@ -165,7 +165,7 @@ describe.each(brokers__underTest())('MQTT 5 with mosquitto_pub/sub -V 5 against 
     expect(m!.packet.properties).toMatchObject({contentType: 'text/x-status', userProperties: {device: 'd-17'}})
   })
 
-  it('§3.1.3.2.2 a will delay interval: the will waits, and a reconnect within the delay cancels it', async (ctx) => {
+  it('[MQTT-3.1.3-9] a will delay interval: the will waits, and a reconnect within the delay cancels it', async (ctx) => {
     if (!(await start(ctx))) return
     const topic = unique('m5/will-delay')
     const js = await mqttjs__connect(broker.port, {protocolVersion: 5})

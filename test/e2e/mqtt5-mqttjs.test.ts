@@ -53,7 +53,7 @@ describe.each(brokers__underTest())('MQTT 5 with mqtt.js against %s', (brokerKin
     expect(Object.keys(p.userProperties!)).toEqual(['zeta', 'alpha', 'mid'])
   })
 
-  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] a session with an expiry interval survives the connection: queued messages arrive, Session Present 1', async () => {
+  it('[MQTT-3.1.2-23] [MQTT-3.1.2-5] [MQTT-3.2.2-3] a session with an expiry interval survives the connection: queued messages arrive, Session Present 1', async () => {
     await start()
     const topic = unique('v5/session')
     const clientId = unique('v5-keep')
@@ -278,7 +278,7 @@ describe.each(brokers__underTest())('MQTT 5 with mqtt.js against %s', (brokerKin
     expect(c!.packet.retain).toBe(false)
   })
 
-  it('[MQTT-3.3.2-12] inbound topic aliases are resolved for subscribers; [MQTT-3.1.2-30] none are sent to a client that allowed none', async () => {
+  it('[MQTT-3.3.2-12] inbound topic aliases are resolved for subscribers; [MQTT-3.1.2-27] none are sent to a client that allowed none', async () => {
     await start()
     const topic = unique('v5/alias')
     const sub = await v5()

@@ -51,7 +51,7 @@ describe.each(brokers__underTest())('MQTT 5 with paho-mqtt against %s', (brokerK
     expect(m!.props.CorrelationData).toBe(Buffer.from('req-9').toString('hex'))
   })
 
-  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] SessionExpiryInterval 60: the session and its queued messages survive a disconnect', async (ctx) => {
+  it('[MQTT-3.1.2-23] [MQTT-3.1.2-5] [MQTT-3.2.2-3] SessionExpiryInterval 60: the session and its queued messages survive a disconnect', async (ctx) => {
     if (!(await start(ctx))) return
     const topic = unique('p5/session')
     const clientId = unique('p5-keep')
