@@ -54,9 +54,9 @@ function subscribe(client: MqttClient, plan: SubscribePlan, version: number): Pr
     options.rh = plan.retainHandling
     if (Object.keys(plan.properties).length > 0) options.properties = plan.properties
   }
-  const map = Object.fromEntries(plan.filters.map((filter) => [filter, options]))
   return new Promise((resolve, reject) => {
-    client.subscribe(map, (error, _granted, packet) => {
+    // The array form: mqtt.js takes SUBSCRIBE properties only from these options, not from per-topic ones.
+    client.subscribe(plan.filters, options, (error, _granted, packet) => {
       // mqtt.js reports any refused filter as an error; the SUBACK it carries says which ones.
       const codes = (packet?.granted ?? []) as number[]
       if (codes.length === plan.filters.length) resolve(plan.filters.map((topic, i) => ({topic, qos: codes[i]!})))

@@ -5,7 +5,7 @@ import {randomBytes} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it, vi} from 'vitest'
 import {requireProgram} from '../helpers/system.js'
 import {
   cli__cleanup,
@@ -18,6 +18,7 @@ import {
   type TestBrokerHandle,
 } from '../helpers/cli.js'
 
+vi.setConfig({testTimeout: 90_000})
 afterEach(cli__cleanup)
 
 const brokers: Array<[string, (ctx: {skip(note?: string): void}) => Promise<TestBrokerHandle | undefined>]> = [

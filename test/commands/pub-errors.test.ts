@@ -3,7 +3,7 @@
  * (docs/cli.md: 1 usage/input, 2 network, 3 refused by the broker, 4 timeout).
  */
 import net from 'node:net'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it, vi} from 'vitest'
 import {requireProgram} from '../helpers/system.js'
 import {
   cli__cleanup,
@@ -15,6 +15,7 @@ import {
   type CliResult,
 } from '../helpers/cli.js'
 
+vi.setConfig({testTimeout: 90_000})
 afterEach(cli__cleanup)
 
 function expectOneLine(r: CliResult, code: number, pattern: RegExp): void {

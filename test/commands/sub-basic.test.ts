@@ -2,7 +2,7 @@
  * `mqttkit sub` through the built binary: subscriptions, stop conditions, retained handling, signals.
  * Messages come from mqtt.js (a third-party publisher) unless the test is about pub | sub.
  */
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it, vi} from 'vitest'
 import {requireProgram} from '../helpers/system.js'
 import {
   cli__cleanup,
@@ -14,6 +14,7 @@ import {
   mosquittoPath,
 } from '../helpers/cli.js'
 
+vi.setConfig({testTimeout: 90_000})
 afterEach(cli__cleanup)
 
 const host = ['-h', '127.0.0.1']

@@ -126,7 +126,7 @@ export function cli__run(args: string[], options: SpawnOptions = {}): Promise<Cl
  */
 export async function cli__subscribed(args: string[], options: SpawnOptions = {}): Promise<CliProcess> {
   const sub = cli__spawn(['sub', '-d', ...args], {keepStdin: true, ...options})
-  await sub.waitForStderr(/received SUBACK/)
+  await sub.waitForStderr(/received SUBACK/, 45_000)
   return sub
 }
 
