@@ -81,6 +81,8 @@ export class Broker {
       events: this.emitter,
       closing: false,
     }
+    // Background write failures of the store (a group commit nobody waited for) are logged, never thrown.
+    this.store.onError ??= (error: Error) => this.logger.error(`store ${this.store.name}: ${error.message}`)
     router.attach(this.ctx)
     sessions.attach(this.ctx)
     this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined

@@ -14,7 +14,7 @@ const open: Array<{close(): unknown}> = []
 
 /** A broker on 127.0.0.1:0, silent unless told otherwise. Close it with `cleanup()`. */
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
-  const broker = new Broker({logLevel: 'silent', listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], ...options})
+  const broker = new Broker({logLevel: 'silent', sysInterval: 0, listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], ...options})
   const [listener] = await broker.listen()
   open.push(broker)
   const port = listener!.address.port

@@ -19,12 +19,19 @@ describe('bad input and limits', () => {
     const logger = {error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), info: () => {}, debug: () => {}}
     const {port} = await startBroker({logger})
     const bystander = await connect(port, {clientId: 'bystander'})
-    for (let i = 0; i < 5; i++) {
+    // Seeded pseudo-random bytes (the same every run) after a valid CONNECT.
+    let seed = 12345
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff
+    for (let i = 0; i < 20; i++) {
       const raw = await RawClient.connect(port)
-      raw.write(Buffer.concat([Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]), randomBytes(64)]))
+      const noise = Buffer.from(Array.from({length: 64}, next))
+      raw.write(Buffer.concat([Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]), noise]))
+      // Noise that happens to announce a longer packet leaves the parser waiting: ending the socket settles it.
+      await delay(20)
+      raw.socket.end()
       await raw.waitClosed()
     }
-    expect(lines.some((l) => /malformed/.test(l))).toBe(true)
+    expect(lines.filter((l) => /malformed/.test(l)).length).toBeGreaterThan(5)
     expect(bystander.connected).toBe(true)
     await stillServing(port)
   })
@@ -114,5 +121,70 @@ describe('bad input and limits', () => {
     for (let i = 0; i < n; i++) pub.publish('flood', payload)
     expect(await got).toHaveLength(n)
     expect(broker.stats.messagesDropped).toBeGreaterThan(0)
+  })
+})
+
+describe('slow readers and durable acks', () => {
+  it('a subscriber that never reads is disconnected (MQTT 5: 0x97) once its unsent bytes pass the hard limit', async () => {
+    const {port, broker} = await startBroker({maxOutputBuffer: 1024, maxPacketSize: 64 * 1024})
+    const slow = await RawClient.connect(port, 5)
+    await slow.handshake({clientId: 'slow'})
+    slow.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 1}]})
+    await slow.next('suback')
+    slow.socket.pause()
+    const pub = await connect(port, {clientId: 'pub'})
+    // More than the kernel's socket buffers can absorb, so bytes pile up in the broker.
+    for (let i = 0; i < 100 && broker.clientIds.includes('slow'); i++) await pub.publishAsync('big', Buffer.alloc(60 * 1024), {qos: 1})
+    await delay(100)
+    expect(broker.clientIds).not.toContain('slow')
+    slow.socket.resume()
+    expect((await slow.next('disconnect', 5000)).reasonCode).toBe(0x97)
+    await stillServing(port)
+  })
+
+  it('[MQTT-4.3.2-2] PUBACK waits until the store has flushed the message', async () => {
+    const {MemoryStore} = await import('../../src/broker/store/memory.js')
+    let release: (() => void) | null = null
+    class SlowStore extends MemoryStore {
+      gate = false
+      override flush(): Promise<void> {
+        if (!this.gate) return super.flush()
+        return new Promise((resolve) => (release = resolve))
+      }
+    }
+    const store = new SlowStore()
+    const {port} = await startBroker({store})
+    const raw = await RawClient.connect(port)
+    await raw.handshake({clientId: 'p'})
+    store.gate = true
+    raw.send({cmd: 'publish', topic: 'd', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: true})
+    raw.send({cmd: 'publish', topic: 'd', payload: Buffer.from('y'), qos: 1, messageId: 2, dup: false, retain: true})
+    await delay(150)
+    expect(raw.packets.filter((p) => p.cmd === 'puback')).toEqual([])
+    expect(release).not.toBeNull()
+    store.gate = false
+    release!()
+    expect((await raw.next('puback')).messageId).toBe(1)
+    expect((await raw.next('puback')).messageId).toBe(2)
+  })
+
+  it('a store that fails to flush gets no ack: the publisher is disconnected, the broker keeps running', async () => {
+    const {MemoryStore} = await import('../../src/broker/store/memory.js')
+    class FailingStore extends MemoryStore {
+      failing = false
+      override flush(): Promise<void> {
+        return this.failing ? Promise.reject(new Error('disk full')) : super.flush()
+      }
+    }
+    const store = new FailingStore()
+    const {port} = await startBroker({store})
+    const raw = await RawClient.connect(port)
+    await raw.handshake({clientId: 'p'})
+    store.failing = true
+    raw.send({cmd: 'publish', topic: 'd', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: false})
+    await raw.waitClosed()
+    expect(raw.packets.filter((p) => p.cmd === 'puback')).toEqual([])
+    store.failing = false
+    await stillServing(port)
   })
 })

@@ -208,3 +208,33 @@ describe('MQTT 5 publish features', () => {
     expect(await subscribe(sub, [{topic: 'a/#/b', qos: 0}, {topic: 'deny', qos: 1}, {topic: 'ok', qos: 2}])).toEqual([0x8f, 0x87, 2])
   })
 })
+
+describe('MQTT 5 outbound topic aliases', () => {
+  it('[MQTT-3.3.2-9] uses aliases up to the client Topic Alias Maximum: topic + alias first, then alias alone', async () => {
+    const {port} = await startBroker()
+    const sub = await v5(port, 'sub', {properties: {topicAliasMaximum: 1}})
+    await subscribe(sub, [{topic: 'sensors/#', qos: 0}])
+    const pub = await connect(port, {clientId: 'pub'})
+    pub.publish('sensors/kitchen/temperature', '1')
+    pub.publish('sensors/kitchen/temperature', '2')
+    pub.publish('sensors/hall/temperature', '3')
+    const [a, b, c] = [await sub.next('publish'), await sub.next('publish'), await sub.next('publish')]
+    expect([a.topic, a.properties?.topicAlias]).toEqual(['sensors/kitchen/temperature', 1])
+    expect([b.topic, b.properties?.topicAlias]).toEqual(['', 1])
+    // The maximum (1) is used up: the other topic goes in full, without an alias.
+    expect([c.topic, c.properties?.topicAlias]).toEqual(['sensors/hall/temperature', undefined])
+  })
+
+  it('a client that allows no aliases (the default) never gets one', async () => {
+    const {port} = await startBroker()
+    const sub = await v5(port, 'sub')
+    await subscribe(sub, [{topic: 'long/topic/name', qos: 0}])
+    const pub = await connect(port, {clientId: 'pub'})
+    pub.publish('long/topic/name', '1')
+    pub.publish('long/topic/name', '2')
+    for (const p of [await sub.next('publish'), await sub.next('publish')]) {
+      expect(p.topic).toBe('long/topic/name')
+      expect(p.properties?.topicAlias).toBeUndefined()
+    }
+  })
+})

@@ -56,6 +56,8 @@ export class Connection {
   requestResponseInformation = false
   /** Inbound topic aliases (alias -> topic) [MQTT-3.3.2-12]. */
   aliases: Map<number, string> | null = null
+  /** Outbound topic aliases (topic -> alias) the broker chose for this connection. */
+  outAliases: Map<string, number> | null = null
   authMethod: string | undefined = undefined
 
   /** PUBACK/PUBREC waiting for the store's flush (with the session's QoS 2 ids: our side of Receive Maximum). */
@@ -65,6 +67,7 @@ export class Connection {
   private backlog: Packet[] = []
   private busy = false
   private corked = false
+  private overflowing = false
   private timer: NodeJS.Timeout | null = null
 
   constructor(
@@ -105,6 +108,18 @@ export class Connection {
     this.ctx.stats.bytesSent += data.length
     this.ctx.stats.messagesSent++
     this.stream.write(data)
+    if (this.stream.writableLength > this.outputHardLimit && !this.overflowing) {
+      // Slow-reader policy, last step: a client that lets this much pile up is not reading. Closed on the next
+      // turn of the event loop, never in the middle of routing a message to others.
+      this.overflowing = true
+      setImmediate(closeOverflowing, this)
+    }
+  }
+
+  /** Unsent bytes past which the client is disconnected (0x97): 4 x maxOutputBuffer, at least 2 packets. */
+  private get outputHardLimit(): number {
+    const o = this.ctx.options
+    return Math.max(4 * o.maxOutputBuffer, 2 * o.maxPacketSize)
   }
 
   /** Bytes written but not yet taken by the socket: the slow-reader measure. */
@@ -271,6 +286,11 @@ export class Connection {
 function uncork(connection: Connection): void {
   ;(connection as unknown as {corked: boolean}).corked = false
   connection.stream.uncork()
+}
+
+function closeOverflowing(connection: Connection): void {
+  connection.ctx.logger.warn(`client ${connection.label} does not read its messages (${connection.outputBuffered} bytes waiting), disconnecting`)
+  connection.close(0x97, 'quota exceeded: the client does not read its messages')
 }
 
 function onConnectTimeout(connection: Connection): void {

@@ -63,7 +63,10 @@ function answer(connection: Connection, result: AuthStep): void {
     connection.send({cmd: 'auth', reasonCode: ReasonCode.ContinueAuthentication, properties: {authenticationMethod: method, authenticationData: result.data}})
     return
   }
-  if (result.username !== undefined && connection.client !== null) connection.client = {...connection.client, username: result.username}
+  if (result.username !== undefined && connection.client !== null) {
+    connection.client = {...connection.client, username: result.username}
+    if (connection.session !== null) connection.session.client = connection.client
+  }
   if (connection.state === 'authenticating') {
     const packet = pendingConnects.get(connection)!
     pendingConnects.delete(connection)

@@ -180,7 +180,9 @@ function clientInfo(connection: Connection, id: string, username: string | undef
     transport: meta.transport,
     remoteAddress: meta.remoteAddress,
   }
-  if (username !== undefined) info.username = username
+  // A verified certificate's CN replaces the CONNECT user name when the listener says so (docs/transports.md).
+  const user = meta.certificateUsername ?? username
+  if (user !== undefined) info.username = user
   if (meta.remotePort !== undefined) info.remotePort = meta.remotePort
   if (meta.certificate !== undefined) info.certificate = meta.certificate
   return info
@@ -254,6 +256,10 @@ function connack(connection: Connection, sessionPresent: boolean, auth: {method:
   if (!o.retainAvailable) properties.retainAvailable = false
   properties.maximumPacketSize = o.maxPacketSize
   if (o.topicAliasMaximum > 0) properties.topicAliasMaximum = o.topicAliasMaximum
+  // Absent means "available", but saying so explicitly helps people reading packet dumps.
+  properties.wildcardSubscriptionAvailable = true
+  properties.subscriptionIdentifiersAvailable = true
+  properties.sharedSubscriptionAvailable = true
   if (connection.requestResponseInformation) properties.responseInformation = `response/${connection.clientId}`
   if (auth !== undefined) {
     properties.authenticationMethod = auth.method

@@ -7,7 +7,7 @@ import type {Connection} from '../connection/connection.js'
 import {delivery__deliver} from '../session/delivery.js'
 import type {StoredMessage, SubscriptionRecord} from '../store/store.js'
 import {topic__parseShared, topic__validateFilter} from '../topics/index.js'
-import {type ISubscribePacket, ReasonCode, reason__toV3Suback} from '../../protocol/index.js'
+import {type ISubscribePacket, ReasonCode, reason__name, reason__toV3Suback} from '../../protocol/index.js'
 import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void | Promise<void> {
@@ -80,7 +80,9 @@ function apply(connection: Connection, packet: ISubscribePacket, records: Array<
   }
   if (accepted.length > 0) ctx.sessions.persist(session)
   // [MQTT-3.8.4-1] SUBACK with the same packet id, before any retained message.
-  connection.send({cmd: 'suback', messageId: packet.messageId, granted})
+  const failed = v5 && connection.requestProblemInformation ? granted.filter((code) => code >= 0x80) : []
+  const properties = failed.length > 0 ? {reasonString: [...new Set(failed)].map((c) => reason__name(c)).join(', ')} : undefined
+  connection.send({cmd: 'suback', messageId: packet.messageId, granted, properties})
   for (let i = 0; i < accepted.length; i++) sendRetained(connection, accepted[i]!, added[i]!)
   if (accepted.length > 0) {
     hooks__notify(ctx, 'onSubscribe', connection.client!, accepted)

@@ -30,10 +30,13 @@ export function delivery__encode(
   dup: boolean,
   subscriptionIds: number[] | undefined,
   now: number,
+  alias = 0,
+  aliasOnly = false,
 ): Buffer {
   let properties: PublishProperties | undefined
-  if (version === 5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== undefined)) {
+  if (version === 5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== undefined || alias > 0)) {
     properties = {...message.properties}
+    if (alias > 0) properties.topicAlias = alias
     if (message.expiresAt !== undefined) properties.messageExpiryInterval = remainingSeconds(message.expiresAt, now)
     if (subscriptionIds !== undefined && subscriptionIds.length > 0) {
       properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds
@@ -42,7 +45,7 @@ export function delivery__encode(
   return protocol__encode(
     {
       cmd: 'publish',
-      topic: message.topic,
+      topic: aliasOnly ? '' : message.topic,
       payload: message.payload,
       qos: qos as 0 | 1 | 2,
       retain,
@@ -73,6 +76,49 @@ export class PublishVariants {
     }
     return buffer
   }
+}
+
+/** Topics shorter than this are sent in full: a 3-byte alias property would save next to nothing. */
+const ALIAS_MIN_TOPIC = 8
+
+/**
+ * Outbound topic aliases (MQTT 5 §3.3.2.3.4), used "where it helps": only for clients that allow them, only for
+ * topics long enough to gain, first come first served up to the client's Topic Alias Maximum [MQTT-3.3.2-9].
+ * Such clients get a per-connection encoding; everybody else shares the routed message's encodings.
+ */
+function encodeWithAlias(connection: Connection, message: StoredMessage, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number): Buffer {
+  const topic = message.topic
+  const aliases = (connection.outAliases ??= new Map())
+  let alias = aliases.get(topic) ?? 0
+  let aliasOnly = alias > 0
+  if (alias === 0 && topic.length >= ALIAS_MIN_TOPIC && aliases.size < connection.clientTopicAliasMaximum) {
+    alias = aliases.size + 1
+    aliases.set(topic, alias)
+  }
+  const encoded = delivery__encode(message, 5, message.qos, message.retain, packetId, dup, subscriptionIds, now, alias, aliasOnly)
+  // A packet the client will never see must not be the one that teaches it a new alias.
+  if (alias > 0 && !aliasOnly && tooLargeFor(connection, encoded.length)) aliases.delete(topic)
+  return encoded
+}
+
+/** The bytes of one PUBLISH to one connection, from the shared variants when possible. */
+function encodeFor(
+  connection: Connection,
+  message: StoredMessage,
+  packetId: number,
+  dup: boolean,
+  subscriptionIds: number[] | undefined,
+  variants: PublishVariants | null,
+  now: number,
+): Buffer {
+  if (connection.clientTopicAliasMaximum > 0 && connection.protocolVersion === 5) {
+    return encodeWithAlias(connection, message, packetId, dup, subscriptionIds, now)
+  }
+  if (variants !== null && subscriptionIds === undefined && !dup) {
+    const shared = variants.get(connection.protocolVersion, message.qos, message.retain)
+    return message.qos === 0 ? shared : protocol__withPacketId(shared, protocol__publishIdOffset(shared), packetId, false)
+  }
+  return delivery__encode(message, connection.protocolVersion, message.qos, message.retain, packetId, dup, subscriptionIds, now)
 }
 
 function tooLargeFor(connection: Connection, length: number): boolean {
@@ -113,10 +159,7 @@ export function delivery__deliver(
       ctx.stats.messagesDropped++
       return
     }
-    const encoded =
-      variants !== null && subscriptionIds === undefined
-        ? variants.get(connection.protocolVersion, 0, message.retain)
-        : delivery__encode(message, connection.protocolVersion, 0, message.retain, 0, false, subscriptionIds, now)
+    const encoded = encodeFor(connection, message, 0, false, subscriptionIds, variants, now)
     if (tooLargeFor(connection, encoded.length)) return
     ctx.stats.publishSent++
     connection.write(encoded)
@@ -139,13 +182,7 @@ function sendInflight(
   now: number,
 ): void {
   const packetId = session.allocatePacketId()
-  let encoded: Buffer
-  if (variants !== null && subscriptionIds === undefined) {
-    const shared = variants.get(connection.protocolVersion, message.qos, message.retain)
-    encoded = protocol__withPacketId(shared, protocol__publishIdOffset(shared), packetId, false)
-  } else {
-    encoded = delivery__encode(message, connection.protocolVersion, message.qos, message.retain, packetId, false, subscriptionIds, now)
-  }
+  const encoded = encodeFor(connection, message, packetId, false, subscriptionIds, variants, now)
   if (tooLargeFor(connection, encoded.length)) return
   const record: OutgoingInflight = {packetId, message, subscriptionIds, state: 'publish'}
   session.outgoing.set(packetId, record)
@@ -188,7 +225,8 @@ export function delivery__drain(ctx: BrokerContext, session: Session): void {
       continue
     }
     if (message.qos === 0) {
-      connection.write(delivery__encode(message, connection.protocolVersion, 0, message.retain, 0, false, record.subscriptionIds, now))
+      const encoded = encodeFor(connection, message, 0, false, record.subscriptionIds, null, now)
+      if (!tooLargeFor(connection, encoded.length)) connection.write(encoded)
       continue
     }
     sendInflight(ctx, session, connection, message, record.subscriptionIds, null, now)
@@ -207,6 +245,6 @@ export function delivery__resend(ctx: BrokerContext, session: Session, connectio
       continue
     }
     const m = record.message
-    connection.write(delivery__encode(m, connection.protocolVersion, m.qos, m.retain, record.packetId, true, record.subscriptionIds, now))
+    connection.write(encodeFor(connection, m, record.packetId, true, record.subscriptionIds, null, now))
   }
 }
