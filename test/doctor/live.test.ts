@@ -156,6 +156,17 @@ describe('a mosquitto started by the test', () => {
     expect(byId(good.checks, 'target.connect').status).toBe('ok')
   })
 
+  it('tells a WebSocket client pointed at a plain MQTT port to use mqtt://', async (ctx) => {
+    if (!needMosquitto(ctx)) return
+    const t = target(open)
+    const ws: DoctorTarget = {...t, protocol: 'ws', path: '/mqtt', display: `ws://127.0.0.1:${open}/mqtt`, clientOptions: {...t.clientOptions, protocol: 'ws', path: '/mqtt'}}
+    const report = await doctor__run(checks__select(['target']), options([], {local: false, target: ws}))
+    const r = byId(report.checks, 'target.connect')
+    expect(r.status).toBe('fail')
+    expect(r.detail).toBe(`port ${open} speaks plain MQTT over TCP, but the client used MQTT over WebSocket`)
+    expect(r.fix).toEqual([`connect with --url mqtt://127.0.0.1:${open}`])
+  })
+
   it('explains "connection refused" on a port nobody listens on', async (ctx) => {
     if (!needMosquitto(ctx)) return
     const port = await freePort()

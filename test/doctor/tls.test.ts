@@ -151,7 +151,8 @@ describe('TLS through mosquitto', () => {
     const report = await doctor__run(checks__select(['target.dns', 'target.tcp', 'target.connect']), options(target(tlsPort, {protocol: 'mqtt'})))
     const r = report.checks.find((c) => c.id === 'target.connect')!
     expect(r.status).toBe('fail')
-    expect(r.detail).toBe(`port ${tlsPort} expects TLS, but the client spoke plain MQTT`)
+    expect(r.detail).toBe(`port ${tlsPort} speaks MQTT over TLS, but the client used plain MQTT over TCP`)
+    expect(r.data?.speaks).toBe('mqtts')
     expect(r.fix?.[0]).toContain(`--url mqtts://localhost:${tlsPort}`)
   })
 

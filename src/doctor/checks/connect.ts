@@ -4,7 +4,8 @@ import {connect as tlsConnect} from 'node:tls'
 
 import {mqtt__connect, mqtt__end, type ConnectOutcome} from '../mqtt.js'
 import {reason__connack, reason__isAuth} from '../reasons.js'
-import type {Check, CheckResult, DoctorContext} from '../types.js'
+import {probe__port, type ProbeScheme} from '../probe.js'
+import type {Check, CheckResult, DoctorContext, DoctorTarget} from '../types.js'
 
 /** Does the port complete a TLS handshake? Tells "you used mqtt:// on a TLS port" apart from "not MQTT at all". */
 function speaksTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -19,6 +20,21 @@ function speaksTls(host: string, port: number, timeoutMs: number): Promise<boole
     s.once('secureConnect', () => done(true))
     s.once('error', () => done(false))
   })
+}
+
+const TRANSPORTS: Record<ProbeScheme, string> = {
+  mqtt: 'plain MQTT over TCP',
+  mqtts: 'MQTT over TLS',
+  ws: 'MQTT over WebSocket',
+  wss: 'MQTT over secure WebSocket',
+}
+
+async function otherTransport(t: DoctorTarget, timeoutMs: number): Promise<ProbeScheme | undefined> {
+  for (const scheme of ['mqtt', 'ws', 'mqtts', 'wss'] as const) {
+    if (scheme === t.protocol) continue
+    if ((await probe__port(t.host, t.port, scheme, timeoutMs)).mqtt) return scheme
+  }
+  return undefined
 }
 
 export async function connect__withFallback(ctx: DoctorContext): Promise<{out: ConnectOutcome; version: number; fellBack: boolean}> {
@@ -88,12 +104,24 @@ export const connectCheck: Check = {
       return {...base, status: 'fail', detail: `refused: ${r.name} (${code}): ${r.meaning}`, fix: r.fix, data}
     }
     const code = String(out.error?.code ?? 'error')
-    if ((code === 'CLOSED' || code === 'CONNACK_TIMEOUT' || code === 'ECONNRESET') && (t.protocol === 'mqtt' || t.protocol === 'ws')) {
-      if (await speaksTls(t.host, t.port, ctx.timeoutMs)) {
+    if (code !== 'CONNACK_TIMEOUT') {
+      // The usual cause of a hang-up before CONNACK: the right port, the wrong transport. Ask the port in the others.
+      const other = await otherTransport(t, ctx.timeoutMs)
+      if (other) {
+        const host = t.host.includes(':') ? `[${t.host}]` : t.host
         return {
           ...base,
           status: 'fail',
-          detail: `port ${t.port} expects TLS, but the client spoke plain MQTT`,
+          detail: `port ${t.port} speaks ${TRANSPORTS[other]}, but the client used ${TRANSPORTS[t.protocol]}`,
+          fix: [`connect with --url ${other}://${host}:${t.port}${other === 'ws' || other === 'wss' ? '/mqtt' : ''}${other === 'mqtts' || other === 'wss' ? '   (add --cafile ca.crt for a private CA)' : ''}`],
+          data: {code, speaks: other},
+        }
+      }
+      if ((t.protocol === 'mqtt' || t.protocol === 'ws') && (await speaksTls(t.host, t.port, ctx.timeoutMs))) {
+        return {
+          ...base,
+          status: 'fail',
+          detail: `port ${t.port} expects TLS, but the client spoke plain ${t.protocol === 'ws' ? 'HTTP' : 'MQTT'}`,
           fix: [`connect with TLS: --url ${t.protocol === 'ws' ? 'wss' : 'mqtts'}://${t.host}:${t.port}${t.path} (add --cafile ca.crt for a private CA)`],
           data: {code},
         }

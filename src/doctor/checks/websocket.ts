@@ -9,7 +9,8 @@ export const websocketCheck: Check = {
   id: 'websocket',
   title: 'browser access (MQTT over WebSocket)',
   after: ['ports'],
-  applies: (o) => o.local || (o.target !== undefined && (o.target.protocol === 'ws' || o.target.protocol === 'wss')),
+  // Without the machine checks there are no port findings to read: only a WebSocket URL on an MQTT port is judged.
+  applies: (o) => o.local || ((o.target?.protocol === 'ws' || o.target?.protocol === 'wss') && (o.target.port === 1883 || o.target.port === 8883)),
   async run(ctx) {
     const base = {id: 'websocket', title: 'browser access (MQTT over WebSocket)'}
     const t = ctx.target
