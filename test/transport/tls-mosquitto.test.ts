@@ -100,6 +100,13 @@ describe('MQTT over TLS with mosquitto clients', () => {
     expect(clients.at(-1)?.certificate?.subject.CN).toBe('alice')
   })
 
+  it("useCertificateCnAsUsername: the certificate's CN is the username, whatever CONNECT says", async (ctx) => {
+    if (!requireProgram(ctx, PUB, 'mosquitto-clients')) return
+    const bob = pki.client('bob')
+    await run(PUB, [...tlsArgs(mutualPort), '--cert', bob.cert, '--key', bob.key, '-u', 'someone-else', '-t', 'mtls/u', '-m', 'x', '-q', '1'])
+    expect(clients.at(-1)?.username).toBe('bob')
+  })
+
   it('mutual TLS refuses a client certificate signed by another CA (mqtt.js)', async () => {
     const otherPki = pki__make()
     try {
