@@ -19,6 +19,7 @@ export interface Progress {
   failed: number
   published: number
   received: number
+  delivered: number
 }
 
 type Role = 'sub' | 'pub' | 'conn'
@@ -69,6 +70,7 @@ export class Engine implements ClientHandler {
       failed: this.failed,
       published: this.published,
       received: this.received,
+      delivered: this.delivered,
     }
   }
 

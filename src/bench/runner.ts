@@ -57,6 +57,7 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
   const progress: Progress[] = []
   const results: PartialResult[] = []
   let ready = 0
+  let countReached = false
   const stop = (): void => {
     for (const c of children) if (c.connected) c.send({type: 'stop'} satisfies ToWorker)
   }
@@ -71,6 +72,7 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
           failed: progress.reduce((a, p) => a + p.failed, 0),
           published: progress.reduce((a, p) => a + p.published, 0),
           received: progress.reduce((a, p) => a + p.received, 0),
+          delivered: progress.reduce((a, p) => a + p.delivered, 0),
         })
       }, 1000)
     : null
@@ -81,6 +83,8 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
         children.push(child)
         const share: BenchSpec = {
           ...spec,
+          // sub --count is over all workers: each listens until the parent, summing their progress, says stop.
+          count: spec.scenario === 'sub' ? 0 : spec.count,
           pubBase: pubs[w]![0],
           publishers: pubs[w]![1],
           subBase: subs[w]![0],
@@ -89,7 +93,16 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
           clients: conns[w]![1],
         }
         child.on('message', (m: FromWorker) => {
-          if (m.type === 'progress') progress[w] = m.progress
+          if (m.type === 'progress') {
+            progress[w] = m.progress
+            if (spec.scenario === 'sub' && spec.count > 0 && !countReached) {
+              const delivered = progress.reduce((a, p) => a + (p?.delivered ?? 0), 0)
+              if (delivered >= spec.count) {
+                countReached = true
+                for (const c of children) if (c.connected) c.send({type: 'stop', reason: 'count'} satisfies ToWorker)
+              }
+            }
+          }
           else if (m.type === 'error') reject(new Error(`bench worker ${w}: ${m.message}`))
           else if (m.type === 'ready') {
             // Everyone connected and subscribed: start together, a little ahead so every child gets the message.

@@ -6,7 +6,7 @@
 import {Engine} from './engine.js'
 import type {BenchSpec} from './types.js'
 
-export type ToWorker = {type: 'start'; spec: BenchSpec} | {type: 'go'; at: number} | {type: 'stop'}
+export type ToWorker = {type: 'start'; spec: BenchSpec} | {type: 'go'; at: number} | {type: 'stop'; reason?: 'count' | 'interrupt'}
 export type FromWorker =
   | {type: 'ready'}
   | {type: 'progress'; progress: ReturnType<Engine['progress']>}
@@ -43,7 +43,7 @@ process.on('message', (m: ToWorker) => {
       )
       break
     case 'stop':
-      engine?.stop('interrupt')
+      engine?.stop(m.reason ?? 'interrupt')
       break
   }
 })

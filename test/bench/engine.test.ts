@@ -157,6 +157,20 @@ describe('bench pub / sub / conn', () => {
     expect(r.latency!.count).toBe(600)
   })
 
+  it('sub --count with --workers 2 stops once the workers together have that many deliveries', async () => {
+    let running: () => void = () => {}
+    const started = new Promise<void>((r) => (running = r))
+    const sub = bench__run(spec(mqttkit.port, {scenario: 'sub', publishers: 0, subscribers: 2, filter: '$share/w/bt/#', count: 300, duration: 15}), 'x', {
+      workers: 2,
+      onProgress: (p) => p.phase === 'running' && running(),
+    })
+    await started
+    await bench__run(spec(mqttkit.port, {scenario: 'pub', subscribers: 0, publishers: 1, count: 300}), 'x')
+    const r = await sub
+    expect({delivered: r.delivered, stoppedBy: r.stoppedBy}).toEqual({delivered: 300, stoppedBy: 'count'})
+    expect(r.elapsedSec).toBeLessThan(14)
+  })
+
   it('conn opens every client and reports the connection rate and connect latency', async () => {
     const r = await bench__run(spec(mqttkit.port, {scenario: 'conn', clients: 50, publishers: 0, subscribers: 0}), 'x')
     expect(r.connections).toMatchObject({attempted: 50, connected: 50, failed: 0})
