@@ -8,7 +8,8 @@ import {brokers__startMosquitto, brokers__startMqttkit} from '../helpers/brokers
 import {e2e__cleanup} from '../helpers/e2e.js'
 import {mqttjs__connect, mqttjs__record, sleep} from '../helpers/mqttjs.js'
 import {requireProgram} from '../helpers/system.js'
-import {SYS_TOPICS, SYS_VERSION_TOPIC, sys__version} from '../../src/broker/sys.js'
+import {SYS_TOPICS, SYS_VERSION_TOPIC, SysPublisher, type SysSource, sys__version} from '../../src/broker/sys.js'
+import type {StoredMessage} from '../../src/broker/store/store.js'
 
 afterEach(e2e__cleanup)
 
@@ -121,5 +122,50 @@ describe('$SYS topics of the mqttkit broker', () => {
     const deadline = Date.now() + 4000
     while (missing().length > 0 && Date.now() < deadline) await sleep(100)
     expect(missing()).toEqual([])
+  })
+})
+
+describe('SysPublisher on a fake broker', () => {
+  function fake(): SysSource & {sent: StoredMessage[]; stats: SysSource['stats']} {
+    const stats = {
+      startedAt: Date.now() - 5000, clientsConnected: 2, clientsMaximum: 3, messagesReceived: 10, messagesSent: 11,
+      publishReceived: 4, publishSent: 5, bytesReceived: 100, bytesSent: 200, messagesDropped: 0, messagesExpired: 0,
+      subscriptions: 6, retained: 7, sessions: 3, queued: 1, inflight: 0,
+    }
+    const sent: StoredMessage[] = []
+    return {stats, sent, publish: async (m) => void sent.push(m)}
+  }
+
+  it('sends the version and every value first, then only what changed, as retained QoS 0', async () => {
+    const broker = fake()
+    const sys = new SysPublisher(broker, 3600)
+    sys.start()
+    await sys.stop()
+    expect(broker.sent.map((m) => m.topic)).toEqual([SYS_VERSION_TOPIC, ...SYS_TOPICS.map(([t]) => t)])
+    expect(broker.sent.every((m) => m.retain && m.qos === 0)).toBe(true)
+    const value = (topic: string): string | undefined => broker.sent.findLast((m) => m.topic === topic)?.payload.toString()
+    expect(value('$SYS/broker/uptime')).toBe('5 seconds')
+    expect(value('$SYS/broker/clients/disconnected')).toBe('1')
+    broker.sent.length = 0
+    broker.stats.clientsConnected = 3
+    await sys.tick()
+    // heap/current and uptime may move on their own; the client count did.
+    expect(broker.sent.map((m) => m.topic)).toContain('$SYS/broker/clients/connected')
+    expect(broker.sent.map((m) => m.topic)).not.toContain('$SYS/broker/subscriptions/count')
+    expect(value('$SYS/broker/clients/connected')).toBe('3')
+  })
+
+  it('a failing publish is reported, not thrown; interval 0 sends nothing', async () => {
+    const errors: unknown[] = []
+    const failing: SysSource = {...fake(), publish: async () => Promise.reject(new Error('store full'))}
+    const sys = new SysPublisher(failing, 3600, (e) => errors.push(e))
+    sys.start()
+    await sys.stop()
+    expect(errors.length).toBe(SYS_TOPICS.length + 1)
+    const quiet = fake()
+    const off = new SysPublisher(quiet, 0)
+    off.start()
+    await off.stop()
+    expect(quiet.sent).toEqual([])
   })
 })
