@@ -79,7 +79,7 @@ export function report__html(results: BenchResult[], compare?: CompareResult): s
 <style>
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#111}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:left}
-th{background:#f6f6f6}small{color:#555}svg{display:block;margin:1em 0}code{background:#f3f3f3;padding:2px 4px}
+th{background:#f6f6f6}small{color:#555}svg{display:block;margin:1em 0}code{background:#f3f3f3;padding:2px 4px;word-break:break-all}
 </style></head><body>
 <h1>mqttkit bench</h1>
 <p>Scenario <code>${first ? esc(first.scenario) : ''}</code> · configuration <code>${cfg}</code></p>

@@ -31,7 +31,7 @@ const label = (v: number): string =>
 export function svg__lineChart(series: Series[], o: ChartOptions): string {
   const W = o.width ?? 720
   const H = o.height ?? 300
-  const m = {l: 64, r: 16, t: 32, b: 44}
+  const m = {l: 64, r: 16, t: 48, b: 44}
   const all = series.flatMap((s) => s.points)
   if (all.length === 0) return `<svg width="${W}" height="60" xmlns="http://www.w3.org/2000/svg"><text x="8" y="30">${esc(o.title)}: no data</text></svg>`
   const xs = all.map((p) => p[0])
@@ -68,9 +68,10 @@ export function svg__lineChart(series: Series[], o: ChartOptions): string {
     const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join('')
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`)
     if (s.points.length === 1) parts.push(`<circle cx="${px(s.points[0]![0])}" cy="${py(s.points[0]![1])}" r="3" fill="${s.color}"/>`)
-    const lx = W - m.r - 170
-    parts.push(`<rect x="${lx}" y="${m.t + 4 + i * 16}" width="10" height="10" fill="${s.color}"/>`)
-    parts.push(`<text x="${lx + 14}" y="${m.t + 13 + i * 16}">${esc(s.name)}</text>`)
+    // Legend in a row under the title, outside the plot, so it never hides a line.
+    const lx = m.l + i * 190
+    parts.push(`<rect x="${lx}" y="26" width="10" height="10" fill="${s.color}"/>`)
+    parts.push(`<text x="${lx + 14}" y="35">${esc(s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name)}</text>`)
   })
   parts.push('</svg>')
   return parts.join('')
