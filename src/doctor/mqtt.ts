@@ -1,7 +1,7 @@
 // The doctor's MQTT client steps, on mqtt.js: connect once (no reconnect loop, so a refusal is reported, not
 // retried forever), subscribe and wait for a message, all with hard time limits.
 import mqtt from 'mqtt'
-import type {IClientOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient} from 'mqtt'
+import type {IClientOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet} from 'mqtt'
 
 export interface ConnectOutcome {
   client?: MqttClient
@@ -27,19 +27,23 @@ export function mqtt__connect(options: IClientOptions, timeoutMs: number): Promi
       if (settled) return
       settled = true
       clearTimeout(timer)
-      client.removeAllListeners('connect')
+      // Only our own listeners: mqtt.js listens to its own 'connect' to flush its queue.
+      client.removeListener('connect', onConnect)
+      client.removeListener('packetreceive', onPacket)
       if (!out.client) client.end(true)
       // Errors after the outcome (a late socket reset) must not crash the process.
       client.on('error', () => {})
       resolve({...out, ms: performance.now() - started})
     }
     const timer = setTimeout(() => finish({error: Object.assign(new Error(`no CONNACK within ${timeoutMs} ms`), {code: 'CONNACK_TIMEOUT'})}), timeoutMs + 200)
-    client.once('connect', (connack) => finish({client, connack}))
-    client.once('packetreceive', (packet) => {
+    const onConnect = (connack: IConnackPacket) => finish({client, connack})
+    const onPacket = (packet: Packet) => {
       if (packet.cmd !== 'connack') return
       const rc = options.protocolVersion === 5 ? packet.reasonCode : packet.returnCode
       if (rc && rc > 0) finish({connack: packet, reasonCode: rc})
-    })
+    }
+    client.once('connect', onConnect)
+    client.on('packetreceive', onPacket)
     client.once('error', (error: Error & {code?: string | number}) => finish({error}))
     client.once('close', () => finish({error: Object.assign(new Error('the server closed the connection before CONNACK'), {code: 'CLOSED'})}))
   })

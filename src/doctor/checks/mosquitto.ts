@@ -1,6 +1,6 @@
 // Is a mosquitto running in the background? The usual reason `mqttkit broker` cannot bind 1883 is a mosquitto
 // installed as a service (apt, brew, the Windows installer) that started at boot.
-import {fix__stopMosquitto, type ServiceManager} from '../fixes.js'
+import {fix__killProcess, fix__stopMosquitto, type ServiceManager} from '../fixes.js'
 import {platform__findProcesses} from '../platform/listeners.js'
 import {
   services__parseBrew,
@@ -53,7 +53,7 @@ export const mosquittoCheck: Check = {
     }
     const list = processes.map((p) => `pid ${p.pid} (${p.command})`).join(', ')
     const how = manager ? `as a ${MANAGER_NAMES[manager]} service` : 'as a process started by hand'
-    const fix = manager ? fix__stopMosquitto(manager) : processes.map((p) => (ctx.platform === 'win32' ? `taskkill /PID ${p.pid} /F` : `kill ${p.pid}`))
+    const fix = manager ? fix__stopMosquitto(manager) : processes.map((p) => fix__killProcess(ctx.platform, p.pid))
     fix.push('only needed if it is in the way: it holds its ports (see the port checks) and answers clients meant for another broker')
     return {...base, status: 'warn', detail: `mosquitto is running ${how}${list ? `: ${list}` : ''}`, fix, data}
   },
