@@ -271,6 +271,26 @@ describe('ACL', () => {
     await admin.publishAsync('secret/plans', '', {qos: 1, retain: true})
   })
 
+  it('checks the will topic at CONNECT like a PUBLISH: refused 0x87 (MQTT 5) / 5 (3.1.1), and never published', async () => {
+    const bob = await connect({protocolVersion: 5, clientId: 'bob-wills', username: 'bob', password: 'bob-pw'})
+    const got = collect(bob)
+    await bob.subscribeAsync('#', {qos: 1})
+    const will = {topic: 'bob/inbox', payload: Buffer.from('forged will'), qos: 1 as const, retain: false}
+    expect((await refused({protocolVersion: 5, clientId: 'alice-will5', username: 'alice', password: 'alice-pw', will})).code).toBe(0x87)
+    expect((await refused({protocolVersion: 4, clientId: 'alice-will4', username: 'alice', password: 'alice-pw', will})).code).toBe(5)
+    // An allowed will is accepted and published when the connection is lost.
+    const alice = await connect({
+      protocolVersion: 4,
+      clientId: 'alice-will-ok',
+      username: 'alice',
+      password: 'alice-pw',
+      will: {topic: 'alice/status', payload: Buffer.from('alice gone'), qos: 1, retain: false},
+    })
+    alice.stream.destroy()
+    await until(() => got.length >= 1)
+    expect(got.map((m) => m.payload)).toEqual(['alice gone'])
+  })
+
   it('substitutes the client id in patterns (%c)', async () => {
     const device = await connect({protocolVersion: 5, clientId: 'dev-1', username: 'bob', password: 'bob-pw'})
     await device.publishAsync('clients/dev-1/status', 'up', {qos: 1})

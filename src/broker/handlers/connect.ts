@@ -23,6 +23,9 @@ import {beginEnhancedAuth} from './auth.js'
 import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
 
+/** Connections whose will passed authorizePublish (connect__accept runs again after an async verdict). */
+const willChecked = new WeakSet<Connection>()
+
 /** A refusal: CONNACK with the code (3.1.1: the nearest return code) then close [MQTT-3.2.2-5]. */
 export function connect__refuse(connection: Connection, reasonCode: number, reason: string): void {
   const ctx = connection.ctx
@@ -196,6 +199,20 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
   const ctx = connection.ctx
   const id = connection.clientId
   const v = connection.protocolVersion
+  // The will is published on the client's behalf, so it needs the write permission of a PUBLISH (ACL hooks,
+  // docs/security.md); checked once here for both authentication paths. Refused: CONNACK 0x87 (3.1.1: 5).
+  if (connection.will !== null && !willChecked.has(connection)) {
+    willChecked.add(connection)
+    const verdict = hooks__decide(ctx, 'authorizePublish', ctx.hooks.authorizePublish, ReasonCode.NotAuthorized, connection.client!, connection.will)
+    const next = (code: number) => {
+      if (connection.state === 'closed') return
+      if (code !== 0) connect__refuse(connection, code, `will topic ${connection.will!.topic} not authorized`)
+      else connect__accept(connection, packet, auth)
+    }
+    if (hooks__isThenable(verdict)) void verdict.then(next)
+    else next(verdict)
+    return
+  }
 
   // [MQTT-3.1.4-2] takeover: the existing connection with this id is closed (MQTT 5: DISCONNECT 0x8E).
   const previous = ctx.clients.get(id)
