@@ -33,9 +33,9 @@ export abstract class ClientCommand extends Command {
   /** --quiet: no notes on stderr (errors still print). Set by subclasses after parsing. */
   protected quiet = false
 
-  /** A note for people, on stderr: never mixed with the data on stdout, silent in --json and --quiet. */
+  /** A note for people, on stderr: never mixed with the data on stdout (so --json keeps it), silent with --quiet. */
   protected notice = (line: string): void => {
-    if (this.quiet || this.jsonEnabled()) return
+    if (this.quiet) return
     process.stderr.write(`${chalkStderr.yellow('note:')} ${line}\n`)
   }
 

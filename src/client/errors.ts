@@ -82,7 +82,8 @@ const reasonV5: Record<number, string> = {
 
 /** "not authorized (0x87)" for a v5 reason code, "not authorised (5)" for a 3.1.1 return code. */
 export function client__reasonText(code: number, protocolVersion: number): string {
-  if (protocolVersion === 5) {
+  // 1-5 are no MQTT 5 failure codes: a 3.1.1-only broker answering an MQTT 5 CONNECT sends its own codes.
+  if (protocolVersion === 5 && connackV3[code] === undefined) {
     const hex = `0x${code.toString(16).padStart(2, '0')}`
     return `${reasonV5[code] ?? 'unknown reason'} (${hex})`
   }

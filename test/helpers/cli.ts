@@ -268,3 +268,48 @@ export async function cli__collect(
       new Promise<Received[]>((_, rej) => setTimeout(() => rej(new Error(`got ${got.length}/${n} messages`)), timeoutMs)),
     ])
 }
+
+/**
+ * A broker that only speaks MQTT 3.1/3.1.1, like the old ones still in the field: an MQTT 5 CONNECT gets CONNACK
+ * return code 1 (unacceptable protocol version) and the connection is closed; any other connection is handed,
+ * bytes unchanged, to the broker on `upstreamPort`. `versions` records the protocol level of each CONNECT.
+ */
+export async function cli__startV311Only(upstreamPort: number): Promise<TestBrokerHandle & {versions: number[]}> {
+  const versions: number[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      // Fixed header, remaining length (1-4 bytes), then "\0\4MQTT" or "\0\6MQIsdp" and the level byte.
+      let i = 1
+      while (i < head.length && (head[i]! & 0x80) !== 0) i++
+      const nameLength = head.readUInt16BE(i + 1)
+      const levelAt = i + 3 + nameLength
+      if (head.length <= levelAt) return
+      socket.removeListener('data', onData)
+      const level = head[levelAt]!
+      versions.push(level)
+      if (level === 5) {
+        socket.end(Buffer.from([0x20, 0x02, 0x00, 0x01]))
+        return
+      }
+      const upstream = net.connect(upstreamPort, '127.0.0.1', () => upstream.write(head))
+      sockets.add(upstream)
+      upstream.on('error', () => socket.destroy())
+      upstream.on('close', () => sockets.delete(upstream))
+      socket.pipe(upstream).pipe(socket)
+    }
+    socket.on('data', onData)
+  })
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
+  const stop = async (): Promise<void> => {
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((res) => server.close(() => res()))
+  }
+  cleanups.push(stop)
+  return {port: (server.address() as net.AddressInfo).port, stop, versions}
+}
