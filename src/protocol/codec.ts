@@ -3,7 +3,7 @@
  * speaks in the packet types re-exported here, so the codec could be swapped without touching the broker.
  */
 import mqttPacket from 'mqtt-packet'
-import type {Packet, Parser} from 'mqtt-packet'
+import type {IPublishPacket, Packet, Parser} from 'mqtt-packet'
 import type {ProtocolVersion} from './versions.js'
 
 export type {
@@ -43,12 +43,112 @@ export function protocol__pendingLength(parser: Parser): number {
   return pending?.length ?? -1
 }
 
+/**
+ * [MQTT-3.3.2-18] user properties must be forwarded in their order. mqtt-packet gathers them into an object keyed
+ * by name, which loses the order when a name repeats with other names in between (`a=1, b=2, a=3`). The parser is
+ * wrapped to remember the received order in such cases (under this symbol, on the userProperties object), and the
+ * encoder writes them back in that order. Objects without it (the usual case) take mqtt-packet's own path.
+ */
+export const USER_PROPERTY_ORDER: unique symbol = Symbol('mqttkit.userPropertyOrder')
+
+type Pair = [name: string, value: string]
+interface PatchedParser {
+  _userPairs: Pair[] | null
+  _parseProperties(): Record<string, unknown> | false
+  _parseStringPair(): {name: string; value: string} | null
+}
+
+{
+  const proto = Object.getPrototypeOf(mqttPacket.parser()) as PatchedParser
+  const parseProperties = proto._parseProperties
+  const parseStringPair = proto._parseStringPair
+  proto._parseStringPair = function (this: PatchedParser) {
+    const pair = parseStringPair.call(this)
+    if (pair) (this._userPairs ??= []).push([pair.name, pair.value])
+    return pair
+  }
+  proto._parseProperties = function (this: PatchedParser) {
+    this._userPairs = null
+    const result = parseProperties.call(this)
+    const pairs = this._userPairs
+    this._userPairs = null
+    const user = result ? (result.userProperties as object | undefined) : undefined
+    if (user !== undefined && pairs !== null && interleaved(pairs)) Object.defineProperty(user, USER_PROPERTY_ORDER, {value: pairs})
+    return result
+  }
+}
+
+/** True when some name comes back after another name: grouping by name would then reorder them. */
+function interleaved(pairs: Pair[]): boolean {
+  const done = new Set<string>()
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i]![0]
+    if (i > 0 && pairs[i - 1]![0] !== name) {
+      done.add(pairs[i - 1]![0])
+      if (done.has(name)) return true
+    }
+  }
+  return false
+}
+
+function varint(n: number): Buffer {
+  const bytes: number[] = []
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    bytes.push(b)
+  } while (n > 0)
+  return Buffer.from(bytes)
+}
+
+function readVarint(buf: Buffer, pos: number): [value: number, next: number] {
+  let value = 0
+  let mul = 1
+  for (;;) {
+    const b = buf[pos++]!
+    value += (b & 0x7f) * mul
+    mul *= 128
+    if ((b & 0x80) === 0) return [value, pos]
+  }
+}
+
+/** An MQTT 5 PUBLISH whose user properties are written in `pairs` order (appended after the other properties). */
+function encodePublishOrdered(packet: IPublishPacket, pairs: Pair[]): Buffer {
+  const {userProperties: _grouped, ...rest} = packet.properties!
+  const base = mqttPacket.generate({...packet, properties: rest}, {protocolVersion: 5})
+  const [, bodyStart] = readVarint(base, 1)
+  let at = bodyStart + 2 + base.readUInt16BE(bodyStart)
+  if (packet.qos > 0) at += 2
+  const [propLength, propStart] = readVarint(base, at)
+  const propEnd = propStart + propLength
+  const user = Buffer.concat(
+    pairs.map(([name, value]) => {
+      const n = Buffer.from(name)
+      const v = Buffer.from(value)
+      const b = Buffer.allocUnsafe(5 + n.length + v.length)
+      b[0] = 0x26
+      b.writeUInt16BE(n.length, 1)
+      n.copy(b, 3)
+      b.writeUInt16BE(v.length, 3 + n.length)
+      v.copy(b, 5 + n.length)
+      return b
+    }),
+  )
+  const body = Buffer.concat([base.subarray(bodyStart, at), varint(propLength + user.length), base.subarray(propStart, propEnd), user, base.subarray(propEnd)])
+  return Buffer.concat([base.subarray(0, 1), varint(body.length), body])
+}
+
 const v3 = {protocolVersion: 3}
 const v4 = {protocolVersion: 4}
 const v5 = {protocolVersion: 5}
 
 /** Encodes one packet for a protocol level; throws on a packet mqtt-packet refuses (a bug on our side). */
 export function protocol__encode(packet: Packet, version: ProtocolVersion): Buffer {
+  if (version === 5 && packet.cmd === 'publish') {
+    const order = (packet.properties?.userProperties as {[USER_PROPERTY_ORDER]?: Pair[]} | undefined)?.[USER_PROPERTY_ORDER]
+    if (order !== undefined) return encodePublishOrdered(packet, order)
+  }
   return mqttPacket.generate(packet, version === 5 ? v5 : version === 4 ? v4 : v3)
 }
 
@@ -70,5 +170,20 @@ export function protocol__withPacketId(encoded: Buffer, offset: number, packetId
   encoded.copy(out)
   out.writeUInt16BE(packetId, offset)
   if (dup) out[0] = out[0]! | 0x08
+  return out
+}
+
+const ACK_TYPES = {puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70} as const
+
+/**
+ * A successful PUBACK/PUBREC/PUBREL/PUBCOMP in its 4-byte form, the same for every protocol level: MQTT 5 lets
+ * reason code 0 and empty properties be left out [MQTT-3.4.2-1], and some clients (paho-mqtt 1.6) only read
+ * that form. Built directly: it is on the QoS 1/2 hot path.
+ */
+export function protocol__ack(cmd: keyof typeof ACK_TYPES, packetId: number): Buffer {
+  const out = Buffer.allocUnsafe(4)
+  out[0] = ACK_TYPES[cmd]
+  out[1] = 2
+  out.writeUInt16BE(packetId, 2)
   return out
 }

@@ -37,6 +37,24 @@ describe('MQTT 5 publish features', () => {
     expect(p.properties?.payloadFormatIndicator).toBe(true)
   })
 
+  it('[MQTT-3.3.2-18] keeps the order of interleaved user properties (a=1, b=2, a=3)', async () => {
+    const {port} = await startBroker()
+    const sub = await v5(port, 'sub')
+    await subscribe(sub, [{topic: 't', qos: 0}])
+    const pub = await v5(port, 'pub')
+    // Written by hand: an object-based encoder cannot express a=1, b=2, a=3.
+    const pairs = [['a', '1'], ['b', '2'], ['a', '3']]
+    const user = Buffer.concat(pairs.map(([k, v]) => Buffer.concat([Buffer.from([0x26, 0, 1]), Buffer.from(k!), Buffer.from([0, 1]), Buffer.from(v!)])))
+    const body = Buffer.concat([Buffer.from([0, 1]), Buffer.from('t'), Buffer.from([user.length]), user, Buffer.from('hi')])
+    pub.write(Buffer.concat([Buffer.from([0x30, body.length]), body]))
+    const got: Buffer[] = []
+    sub.socket.on('data', (d: Buffer) => got.push(d))
+    await sub.next('publish')
+    const bytes = Buffer.concat(got)
+    const order = [...bytes.toString('latin1').matchAll(/\x26\x00\x01(.)\x00\x01(.)/g)].map((m) => `${m[1]}=${m[2]}`)
+    expect(order).toEqual(['a=1', 'b=2', 'a=3'])
+  })
+
   it('[MQTT-3.3.2-4] a payload flagged UTF-8 that is not gets PUBACK 0x99 and is not delivered', async () => {
     const {port} = await startBroker()
     const sub = await v5(port, 'sub')

@@ -5,7 +5,7 @@
  */
 import type {Connection} from '../connection/connection.js'
 import {delivery__drain} from '../session/delivery.js'
-import {type IPubackPacket, type IPubcompPacket, type IPubrecPacket, type IPubrelPacket, ReasonCode} from '../../protocol/index.js'
+import {type IPubackPacket, type IPubcompPacket, type IPubrecPacket, type IPubrelPacket, ReasonCode, protocol__ack} from '../../protocol/index.js'
 
 function finishOutgoing(connection: Connection, id: number): void {
   const ctx = connection.ctx
@@ -31,7 +31,8 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
   const record = session.outgoing.get(id)
   if (record === undefined || record.message.qos !== 2) {
     // MQTT 5: tell the client the id is unknown; 3.1.1 just answers PUBREL so the client can finish.
-    connection.send({cmd: 'pubrel', messageId: id, reasonCode: connection.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : undefined})
+    if (connection.protocolVersion === 5) connection.send({cmd: 'pubrel', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound})
+    else connection.write(protocol__ack('pubrel', id))
     return
   }
   // [MQTT-4.3.3-?] a PUBREC with an error code ends the exchange (MQTT 5).
@@ -45,7 +46,7 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
       connection.ctx.store.setInflight({clientId: session.clientId, packetId: id, direction: 'outgoing', state: 'pubrel', message: record.message, subscriptionIds: record.subscriptionIds})
     }
   }
-  connection.send({cmd: 'pubrel', messageId: id})
+  connection.write(protocol__ack('pubrel', id))
 }
 
 export function handlePubcomp(connection: Connection, packet: IPubcompPacket): void {
@@ -64,5 +65,6 @@ export function handlePubrel(connection: Connection, packet: IPubrelPacket): voi
   const known = session.incoming.delete(id)
   if (known && session.persistent) connection.ctx.store.deleteInflight(session.clientId, 'incoming', id)
   const reasonCode = !known && connection.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : undefined
-  connection.send(reasonCode === undefined ? {cmd: 'pubcomp', messageId: id} : {cmd: 'pubcomp', messageId: id, reasonCode})
+  if (reasonCode === undefined) connection.write(protocol__ack('pubcomp', id))
+  else connection.send({cmd: 'pubcomp', messageId: id, reasonCode})
 }

@@ -7,7 +7,7 @@
 import type {Connection} from '../connection/connection.js'
 import type {StoredMessage} from '../store/store.js'
 import {topic__validateName} from '../topics/index.js'
-import {type IPublishPacket, type Packet, ReasonCode, protocol__encode, reason__name} from '../../protocol/index.js'
+import {type IPublishPacket, type Packet, ReasonCode, protocol__ack, protocol__encode, reason__name} from '../../protocol/index.js'
 import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
 import {publishRate__check} from '../limits/publish-rate.js'
@@ -99,13 +99,15 @@ function accept(connection: Connection, message: StoredMessage, id: number, refu
 /** Sends PUBACK/PUBREC; `durable` ones wait for the store's flush. */
 function ack(connection: Connection, cmd: 'puback' | 'pubrec', id: number, reasonCode: number, durable = false): void {
   const v5 = connection.protocolVersion === 5
-  let packet: Packet = {cmd, messageId: id}
+  let encoded: Buffer
   if (v5 && reasonCode !== 0) {
     // Reason strings only for failures, and only when the client did not opt out [MQTT-3.1.2-29].
     const reasonString = reasonCode >= 0x80 && connection.requestProblemInformation ? reason__name(reasonCode).slice(5) : undefined
-    packet = reasonString === undefined ? {cmd, messageId: id, reasonCode} : {cmd, messageId: id, reasonCode, properties: {reasonString}}
+    const packet: Packet = reasonString === undefined ? {cmd, messageId: id, reasonCode} : {cmd, messageId: id, reasonCode, properties: {reasonString}}
+    encoded = protocol__encode(packet, 5)
+  } else {
+    encoded = protocol__ack(cmd, id)
   }
-  const encoded = protocol__encode(packet, connection.protocolVersion)
   if (!durable) {
     connection.write(encoded)
     return

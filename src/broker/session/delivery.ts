@@ -10,7 +10,7 @@
 import type {BrokerContext} from '../context.js'
 import type {Connection} from '../connection/connection.js'
 import type {QueuedRecord, StoredMessage} from '../store/store.js'
-import {type IPublishPacket, type ProtocolVersion, protocol__encode, protocol__publishIdOffset, protocol__withPacketId} from '../../protocol/index.js'
+import {type IPublishPacket, type ProtocolVersion, protocol__ack, protocol__encode, protocol__publishIdOffset, protocol__withPacketId} from '../../protocol/index.js'
 import type {OutgoingInflight, Session} from './session.js'
 
 type PublishProperties = NonNullable<IPublishPacket['properties']>
@@ -241,7 +241,7 @@ export function delivery__resend(ctx: BrokerContext, session: Session, connectio
   const now = Date.now()
   for (const record of session.outgoing.values()) {
     if (record.state === 'pubrel') {
-      connection.send({cmd: 'pubrel', messageId: record.packetId})
+      connection.write(protocol__ack('pubrel', record.packetId))
       continue
     }
     const m = record.message
