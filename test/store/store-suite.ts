@@ -238,6 +238,32 @@ export function storeSuite(factory: StoreFactory): void {
     })
   })
 
+  describe('batched writes', () => {
+    it('deletes exactly the dequeued and acknowledged records, whatever the gaps', async () => {
+      const store = await fresh()
+      for (let seq = 1; seq <= 40; seq++) store.enqueue({clientId: 'c', seq, message: msg('t', `m${seq}`)})
+      for (const direction of ['outgoing', 'incoming'] as const) {
+        for (let packetId = 1; packetId <= 40; packetId++) {
+          store.setInflight({clientId: 'c', packetId, direction, state: 'publish', message: msg('t', `${direction}${packetId}`)})
+        }
+      }
+
+      await store.flush()
+      const gone = [2, 3, 4, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 39, 40]
+      for (const seq of gone) store.dequeue('c', seq)
+      for (const packetId of gone) store.deleteInflight('c', 'outgoing', packetId)
+      store.deleteInflight('c', 'incoming', 1)
+      const {snapshot} = await restart(store)
+      const kept = Array.from({length: 40}, (_, i) => i + 1).filter((n) => !gone.includes(n))
+      expect(snapshot.queued.map((q) => q.seq)).toEqual(kept)
+      const ids = (direction: string) =>
+        snapshot.inflight.filter((r) => r.direction === direction).map((r) => r.packetId).sort((a, b) => a - b)
+      expect(ids('outgoing')).toEqual(kept)
+      expect(ids('incoming')).toEqual(Array.from({length: 39}, (_, i) => i + 2))
+      expect(snapshot.inflight.find((r) => r.direction === 'incoming' && r.packetId === 33)!.message!.payload.toString()).toBe('incoming33')
+    })
+  })
+
   describe('durability', () => {
     it('everything flushed survives a crash (no close)', async () => {
       const store = await fresh()

@@ -29,6 +29,7 @@ import type {StoreSnapshot} from './store.js'
 
 export interface OpenSettings {
   synchronous: 'normal' | 'full'
+  checkpointPages?: number
   maxBytes?: number
   verify: boolean
 }
@@ -126,6 +127,7 @@ export function open__database(file: string, settings: OpenSettings): BetterSqli
     const mode = db.pragma('journal_mode = WAL', {simple: true})
     if (mode !== 'wal') throw new StoreError('io', `${file}: cannot switch to write-ahead logging (got ${String(mode)})`, file)
     db.pragma(`synchronous = ${settings.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+    if (settings.checkpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(settings.checkpointPages))}`)
     if (settings.maxBytes !== undefined) {
       const pageSize = db.pragma('page_size', {simple: true}) as number
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(settings.maxBytes / pageSize))}`)

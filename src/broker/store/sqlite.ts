@@ -16,6 +16,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import {StoreError, storeError__fromSqlite} from './errors.js'
 import {DIRECTION, STATE, codec__messageParams, codec__sessionParams, codec__toJson} from './sqlite-codec.js'
 import {open__database, open__snapshot} from './sqlite-open.js'
+import {type Row, type Statements, write__deleteRuns, write__prepare, write__upsert} from './sqlite-write.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
 
 export interface SqliteStoreOptions {
@@ -27,13 +28,14 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full'
   /** Cap on the database size in bytes; writes beyond it fail like a full disk. */
   maxBytes?: number
+  /** Write-ahead log pages between checkpoints (SQLite's wal_autocheckpoint; default 1000, 0: never). */
+  checkpointPages?: number
   /** Check the whole file at open (PRAGMA quick_check); default true. */
   verify?: boolean
   /** Hears commit failures (StoreError); default: a process warning on stderr. */
   onError?: (error: Error) => void
 }
 
-type Row = Array<string | number | Buffer | null>
 interface Waiter {
   resolve: () => void
   reject: (error: Error) => void
@@ -45,11 +47,16 @@ export class SqliteStore implements Store {
   readonly name: string
   readonly path: string
   onError?: (error: Error) => void
+  /**
+   * Counters for monitoring and benchmarks: group commits done, mutations recorded, failed commits, time spent
+   * committing (total and longest, ms).
+   */
+  readonly stats = {commits: 0, rows: 0, failures: 0, commitMs: 0, maxCommitMs: 0}
 
   private readonly options: Required<Pick<SqliteStoreOptions, 'commitInterval' | 'maxBatch' | 'synchronous' | 'verify'>> &
     SqliteStoreOptions
   private db?: BetterSqlite3.Database
-  private statements?: ReturnType<typeof prepareStatements>
+  private statements?: Statements
   private transaction?: () => void
   private state: 'new' | 'open' | 'closed' = 'new'
 
@@ -77,7 +84,7 @@ export class SqliteStore implements Store {
     const db = open__database(this.path, this.options)
     try {
       const snapshot = open__snapshot(db, Date.now())
-      this.statements = prepareStatements(db)
+      this.statements = write__prepare(db)
       this.statements.alive.run(Date.now())
       this.db = db
       this.state = 'open'
@@ -188,6 +195,7 @@ export class SqliteStore implements Store {
 
   private touched(): void {
     this.pending++
+    this.stats.rows++
     if (this.pending >= this.options.maxBatch && !this.failing) this.commit()
     else this.schedule()
   }
@@ -215,12 +223,18 @@ export class SqliteStore implements Store {
     }
 
     try {
+      const started = performance.now()
       this.writePending(this.db!)
+      const took = performance.now() - started
+      this.stats.commits++
+      this.stats.commitMs += took
+      if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took
       this.failing = false
       this.settle(null)
     } catch (error) {
       const storeError = storeError__fromSqlite(error, this.path, 'write')
       this.failing = true
+      this.stats.failures++
       this.settle(storeError)
       this.report(storeError)
       this.schedule()
@@ -258,20 +272,32 @@ export class SqliteStore implements Store {
       else s.deleteRetained.run(topic)
     }
 
+    const upserts: Row[] = []
+    const deletes: number[] = []
     for (const [clientId, rows] of this.queue) {
       for (const [seq, row] of rows) {
-        if (row) s.upsertQueue.run(row)
-        else s.deleteQueue.run(clientId, seq)
+        if (row) upserts.push(row)
+        else deletes.push(seq)
       }
+
+      write__deleteRuns(deletes, (first, last) => s.deleteQueue.run(clientId, first, last))
+      deletes.length = 0
     }
 
+    write__upsert(upserts, s.upsertQueue, s.upsertQueueChunk)
+    upserts.length = 0
     for (const [clientId, rows] of this.inflight) {
       for (const [key, row] of rows) {
-        if (row) s.upsertInflight.run(row)
-        else s.deleteInflight.run(clientId, key >>> 16, key & 0xffff)
+        if (row) upserts.push(row)
+        else deletes.push(key)
       }
+
+      // Keys are direction * 0x10000 + packet id; packet id 0 does not exist, so a run never spans both directions.
+      write__deleteRuns(deletes, (first, last) => s.deleteInflight.run(clientId, first >>> 16, first & 0xffff, last & 0xffff))
+      deletes.length = 0
     }
 
+    write__upsert(upserts, s.upsertInflight, s.upsertInflightChunk)
     s.alive.run(Date.now())
   }
 
@@ -300,32 +326,5 @@ export class SqliteStore implements Store {
 
   private assertOpen(): void {
     if (this.state !== 'open') throw this.closedError()
-  }
-}
-
-function prepareStatements(db: BetterSqlite3.Database) {
-  return {
-    upsertRetained: db.prepare(
-      'INSERT OR REPLACE INTO retained (topic, payload, qos, retain, props, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    deleteRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
-    upsertSession: db.prepare(
-      'INSERT OR REPLACE INTO sessions (client_id, protocol_version, expiry_interval, disconnected_at, subscriptions, will) ' +
-        'VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    deleteSession: db.prepare('DELETE FROM sessions WHERE client_id = ?'),
-    deleteQueueOf: db.prepare('DELETE FROM queue WHERE client_id = ?'),
-    deleteInflightOf: db.prepare('DELETE FROM inflight WHERE client_id = ?'),
-    upsertQueue: db.prepare(
-      'INSERT OR REPLACE INTO queue (client_id, seq, topic, payload, qos, retain, props, expires_at, sub_ids) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    deleteQueue: db.prepare('DELETE FROM queue WHERE client_id = ? AND seq = ?'),
-    upsertInflight: db.prepare(
-      'INSERT OR REPLACE INTO inflight (client_id, direction, packet_id, state, topic, payload, qos, retain, props, ' +
-        'expires_at, sub_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    deleteInflight: db.prepare('DELETE FROM inflight WHERE client_id = ? AND direction = ? AND packet_id = ?'),
-    alive: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('alive_at', ?)`),
   }
 }
