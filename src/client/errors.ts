@@ -98,6 +98,9 @@ export function client__isProtocolVersionRefusal(code: number): boolean {
 /** TLS error codes from OpenSSL/Node that mean "the broker certificate could not be trusted". */
 const tlsCodes = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH|EPROTO)/
 
+/** The certificate chain is fine but nothing we trust signed it. */
+const untrusted = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT)/
+
 interface SystemError extends Error {
   code?: string | number
   syscall?: string
@@ -144,7 +147,8 @@ export function client__explainError(err: unknown, where: string, protocolVersio
       break
   }
   if (typeof code === 'string' && tlsCodes.test(code)) {
-    return new ClientError(`TLS handshake with ${where} failed: ${message} (${code})`, ExitCode.network, {cause: err})
+    const hint = untrusted.test(code) ? ': give the CA that signed it with --cafile' : ''
+    return new ClientError(`TLS handshake with ${where} failed: ${message} (${code})${hint}`, ExitCode.network, {cause: err})
   }
   return new ClientError(`${where}: ${message}`, ExitCode.network, {cause: err})
 }
