@@ -73,6 +73,21 @@ describe('authenticate', () => {
   })
 })
 
+describe('authenticate with a verified client certificate', () => {
+  it('accepts the certificate CN as the credential when it replaced the CONNECT user name, and only then', async () => {
+    const hooks = auth__hooks({passwordFile: users, allowAnonymous: false, failedLoginDelayMs: 0})
+    const certificate = {subject: {CN: 'sensor-17'}} as unknown as NonNullable<ClientInfo['certificate']>
+    const byCertificate: ClientInfo = {...v5('sensor-17'), certificate}
+    expect(await login(hooks, byCertificate, undefined)).toBe(true)
+    expect(await login(hooks, byCertificate, 'someone-else', 'x')).toBe(true)
+    // The same name typed in CONNECT: a password login like any other (sensor-17 has none here).
+    expect(await login(hooks, byCertificate, 'sensor-17', 'x')).toBe(false)
+    // A certificate without CN-as-username leaves client.username as CONNECT sent it: password check.
+    expect(await login(hooks, {...v5('alice'), certificate}, 'alice', 'nope')).toBe(false)
+    expect(await login(hooks, {...v5(), certificate}, undefined)).toBe(false)
+  })
+})
+
 describe('ACL hooks', () => {
   it('are absent without an ACL (everything allowed), present with one', () => {
     expect(auth__hooks({}).authorizePublish).toBeUndefined()

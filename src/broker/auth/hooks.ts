@@ -109,6 +109,10 @@ function auth__hooksFrom(state: AuthState, allowAnonymous: boolean, delay: numbe
     return false
   }
   hooks.authenticate = async (client, username, password) => {
+    // Mutual TLS with the certificate CN as user name: the transport replaced the CONNECT user name with the CN of
+    // a certificate it verified, so the certificate is the credential (docs/transports.md). A client that also
+    // sends that same name in CONNECT goes through the password check like anyone else.
+    if (client.certificate !== undefined && client.username !== undefined && client.username !== username) return true
     const passwordFile = state.passwordFile
     if (passwordFile !== undefined && username !== undefined) {
       return (await passwordFile.verify(username, password)) || refuse(client)
