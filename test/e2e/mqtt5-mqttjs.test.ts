@@ -297,6 +297,23 @@ describe.each(brokers__underTest())('MQTT 5 with mqtt.js against %s', (brokerKin
     for (const m of rec.messages) expect(m.packet.properties?.topicAlias).toBeUndefined()
   })
 
+  it('[MQTT-3.1.2-26] [MQTT-3.3.2-10] outbound topic aliases, if the broker uses them, stay within the client\'s maximum and resolve to the right topics', async () => {
+    await start()
+    const topics = [unique('v5/out-alias/a'), unique('v5/out-alias/b')]
+    const sub = await v5({properties: {topicAliasMaximum: 1}})
+    const rec = mqttjs__record(sub)
+    await sub.subscribeAsync('v5/out-alias/#', {qos: 1})
+    const pub = await v5()
+    const sent = [topics[0], topics[0], topics[1], topics[0], topics[1], topics[1]] as string[]
+    for (const [i, t] of sent.entries()) await pub.publishAsync(t, `n${i}`, {qos: 1})
+    await rec.until(sent.length)
+    expect(rec.messages.map((m) => [m.topic, m.payload])).toEqual(sent.map((t, i) => [t, `n${i}`]))
+    for (const m of rec.messages) {
+      const alias = m.packet.properties?.topicAlias
+      if (alias !== undefined) expect(alias).toBe(1)
+    }
+  })
+
   it('§3.3.2.3.4 a topic alias above the maximum the broker announced is a protocol error (DISCONNECT 0x94)', async () => {
     await start()
     const pub = await v5()

@@ -73,6 +73,23 @@ describe.each(brokers__underTest())('MQTT 5 with paho-mqtt against %s', (brokerK
     ])
   })
 
+  it('[MQTT-4.3.3-4] [MQTT-4.3.3-11] QoS 2 messages reach paho MQTTv5 and the PUBREC/PUBREL/PUBCOMP exchange completes', async (ctx) => {
+    if (!(await start(ctx))) return
+    const topic = unique('p5/qos2')
+    const sub = await paho()
+    await sub.subscribe(topic, {qos: 2})
+    const js = await mqttjs__connect(broker.port, {protocolVersion: 5})
+    for (const payload of ['q2-a', 'q2-b']) await js.publishAsync(topic, payload, {qos: 2})
+    const got = await sub.messagesUntil(2)
+    expect(got.map((m) => [m.payload, m.qos])).toEqual([
+      ['q2-a', 2],
+      ['q2-b', 2],
+    ])
+    // paho's network thread is still alive: it answers a publish of its own.
+    await sub.publish(topic, 'q2-back', {qos: 2})
+    await sub.messagesUntil(3)
+  })
+
   it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] MessageExpiryInterval: expired messages are not delivered, the rest carry the remaining interval', async (ctx) => {
     if (!(await start(ctx))) return
     const topic = unique('p5/expiry')
