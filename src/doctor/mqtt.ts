@@ -44,7 +44,11 @@ export function mqtt__connect(options: IClientOptions, timeoutMs: number): Promi
     }
     client.once('connect', onConnect)
     client.on('packetreceive', onPacket)
-    client.once('error', (error: Error & {code?: string | number}) => finish({error}))
+    client.once('error', (error: Error & {code?: string | number}) => {
+      // mqtt.js reports its own connectTimeout as a plain Error; give it the code our callers test for.
+      if (error.code === undefined && /connack timeout/i.test(error.message)) error.code = 'CONNACK_TIMEOUT'
+      finish({error})
+    })
     client.once('close', () => finish({error: Object.assign(new Error('the server closed the connection before CONNACK'), {code: 'CLOSED'})}))
   })
 }

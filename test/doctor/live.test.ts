@@ -88,7 +88,12 @@ describe('a mosquitto started by the test', () => {
     openPid = spawnChild(MOSQUITTO, ['-c', join(dir, 'open.conf')]).pid
     locked = await freePort()
     execFileSync(MOSQUITTO_PASSWD, ['-c', '-b', join(dir, 'passwd'), 'alice', 's3cret'])
-    await writeFile(join(dir, 'locked.conf'), `listener ${locked} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\n`)
+    // alice may only use allowed/#: the round trip on the default test topic must be denied.
+    await writeFile(join(dir, 'acl'), 'user alice\ntopic readwrite allowed/#\n')
+    await writeFile(
+      join(dir, 'locked.conf'),
+      `listener ${locked} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\nacl_file ${join(dir, 'acl')}\n`,
+    )
     spawnChild(MOSQUITTO, ['-c', join(dir, 'locked.conf')])
     await Promise.all([waitForPort(open), waitForPort(locked)])
   })
@@ -165,6 +170,34 @@ describe('a mosquitto started by the test', () => {
     expect(r.status).toBe('fail')
     expect(r.detail).toBe(`port ${open} speaks plain MQTT over TCP, but the client used MQTT over WebSocket`)
     expect(r.fix).toEqual([`connect with --url mqtt://127.0.0.1:${open}`])
+  })
+
+  it('blames the ACL when the round trip is denied, and passes with an allowed --test-topic', async (ctx) => {
+    if (!needMosquitto(ctx)) return
+    const alice = target(locked, {username: 'alice', password: 's3cret'})
+    const denied = await doctor__run(checks__select(['target']), options([], {local: false, target: alice}))
+    const r = byId(denied.checks, 'target.roundtrip')
+    expect(r.status).toBe('fail')
+    expect(r.detail).toMatch(/QoS 0: (subscribe refused \(not authorized\)|the message did not come back)/)
+    expect(r.fix?.[0]).toContain('allow this user to publish and subscribe on mqttkit/doctor/#')
+    const allowed = await doctor__run(checks__select(['target']), options([], {local: false, target: alice, testTopic: 'allowed/doctor'}))
+    expect(allowed.checks.filter((c) => c.id !== 'target.mqtt5').map((c) => [c.id, c.status])).toEqual([
+      ['target.dns', 'ok'],
+      ['target.tcp', 'ok'],
+      ['target.connect', 'ok'],
+      ['target.roundtrip', 'ok'],
+      ['target.retained', 'ok'],
+    ])
+  })
+
+  it('says a port that accepts TCP but never answers is not an MQTT broker', async () => {
+    const port = await freePort()
+    spawnChild(process.execPath, ['-e', `require('node:net').createServer().listen(${port}, '127.0.0.1')`])
+    await waitForPort(port)
+    const report = await doctor__run(checks__select(['target']), options([], {local: false, target: target(port)}))
+    const r = byId(report.checks, 'target.connect')
+    expect(r.status).toBe('fail')
+    expect(r.detail).toBe(`mqtt://127.0.0.1:${port} accepted TCP but sent no CONNACK (no answer): it is not an MQTT broker, or not on this protocol`)
   })
 
   it('explains "connection refused" on a port nobody listens on', async (ctx) => {
