@@ -88,6 +88,15 @@ async function alive(b: BrokerProcess): Promise<BrokerProcess> {
   return start(b.name, b.crashes + 1)
 }
 
+async function restart(b: BrokerProcess): Promise<BrokerProcess> {
+  const exited = new Promise((r) => b.child.once('exit', r))
+  b.child.kill()
+  await exited
+  const fresh = await start(b.name, b.crashes)
+  await new Promise((r) => setTimeout(r, 1000)) // let a Node broker finish starting up (JIT, first GC)
+  return fresh
+}
+
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
@@ -103,6 +112,8 @@ type Metrics = Record<string, number>
 interface ScenarioDef {
   id: string
   title: string
+  /** Run against a freshly started broker (memory baselines must not carry what earlier scenarios left). */
+  fresh?: boolean
   run(b: BrokerProcess): Promise<Metrics>
 }
 
@@ -162,6 +173,7 @@ const SCENARIOS: ScenarioDef[] = [
   {
     id: 'idle-memory',
     title: `memory per idle connection (${idle.toLocaleString('en-US')} idle clients) and a healthy client's latency meanwhile`,
+    fresh: true,
     async run(b) {
       const pid = b.child.pid!
       const before = rssKiB(pid)
@@ -169,7 +181,7 @@ const SCENARIOS: ScenarioDef[] = [
       let connectedAt = 0
       let resolveUp: () => void = () => {}
       const up = new Promise<void>((r) => (resolveUp = r))
-      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 30, 'connect-concurrency': 500}), target), b.name, {
+      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 60, 'connect-concurrency': 500, 'connect-timeout': 30}), target), b.name, {
         onProgress: (p) => {
           if (!connectedAt && p.connected + p.failed >= idle) {
             connectedAt = Date.now()
@@ -185,9 +197,11 @@ const SCENARIOS: ScenarioDef[] = [
       abortAfterHealthy.abort()
       const conn = await hold
       abortAfterHealthy = new AbortController()
+      if (conn.connections.failed) process.stderr.write(`(failures: ${JSON.stringify(conn.connections.failures)}) `)
       return {
         'KiB per connection': Math.round(((held - before) / Math.max(1, conn.connections.connected)) * 100) / 100,
         connected: conn.connections.connected,
+        failed: conn.connections.failed,
         'healthy p99 ms': healthy.r.latency?.p99 ?? Number.NaN,
       }
     },
@@ -206,6 +220,7 @@ try {
     for (const s of chosen)
       for (let i = 0; i < brokers.length; i++) {
         brokers[i] = await alive(brokers[i]!)
+        if (s.fresh) brokers[i] = await restart(brokers[i]!)
         const b = brokers[i]!
         process.stderr.write(`round ${round}/${rounds} · ${s.id} · ${b.name} … `)
         let m: Metrics

@@ -353,7 +353,9 @@ export class Engine implements ClientHandler {
       startedAt: this.measureStart,
       elapsedMs: measuredMs,
       receiveMs: receiveSpan,
-      stoppedBy: this.stopReason ?? (this.spec.count > 0 && this.publishers.every((p) => p.finished) ? 'count' : 'duration'),
+      stoppedBy:
+        this.stopReason ??
+        (this.spec.scenario === 'conn' || (this.spec.count > 0 && this.publishers.every((p) => p.finished)) ? 'count' : 'duration'),
       connectAttempts: this.attempts,
       connected: this.connected,
       connectFailures: this.connectFailures,

@@ -47,7 +47,7 @@ export function format__summary(r: BenchResult): string {
   }
   lines.push(
     chalk.cyan(`bench ${r.scenario}`) +
-      chalk.dim(` · ${r.target} · ${who} · QoS ${c.qos} · ${c.size} B · ${r.elapsedSec.toFixed(1)} s (${r.stoppedBy})`) +
+      chalk.dim(` · ${r.target} · ${who}${r.scenario === 'conn' ? '' : ` · QoS ${c.qos} · ${c.size} B`} · ${r.elapsedSec.toFixed(1)} s (${r.stoppedBy})`) +
       (r.workers > 1 ? chalk.dim(` · ${r.workers} workers`) : ''),
   )
   const conn = r.connections
