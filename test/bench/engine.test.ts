@@ -178,6 +178,14 @@ describe('bench pub / sub / conn', () => {
     expect(r.connections.latency!.count).toBe(50)
   })
 
+  it('conn --connect-rate paces new connections', async () => {
+    const r = await bench__run(spec(mqttkit.port, {scenario: 'conn', clients: 10, connectRate: 20, publishers: 0, subscribers: 0}), 'x')
+    expect(r.connections.connected).toBe(10)
+    // 10 connections at 20/s: the last starts at 0.45 s.
+    expect(r.elapsedSec).toBeGreaterThanOrEqual(0.4)
+    expect(r.connections.perSec).toBeLessThanOrEqual(25)
+  })
+
   it('conn counts failures by reason: nothing listening', async () => {
     const port = await freePort()
     const r = await bench__run(spec(port, {scenario: 'conn', clients: 5, publishers: 0, subscribers: 0}), 'x')

@@ -104,3 +104,21 @@ describe('report', () => {
     expect(html).not.toMatch(/<script|src=|href=/i)
   })
 })
+
+describe('flags → spec', () => {
+  it('splits --total-rate over publishers, bounds every run, defaults the subscription QoS', async () => {
+    const {bench__spec, bench__target} = await import('../../src/bench/cli.js')
+    const t = bench__target({host: '127.0.0.1', port: 1883})
+    const base = {workers: 1, 'connect-rate': 0, 'connect-concurrency': 10, rounds: 1}
+    const s = bench__spec('run', {...base, publishers: 4, 'total-rate': '1000', qos: 1}, t)
+    expect(s.rate).toBe(250)
+    expect(s.subQos).toBe(1)
+    expect(s.duration).toBe(10)
+    expect(bench__spec('pub', {...base, count: 5}, t).duration).toBe(300)
+    expect(bench__spec('sub', {...base, qos: 2}, t).subQos).toBe(0)
+    expect(() => bench__spec('run', {...base, size: 10}, t)).toThrow(/--size >= 24/)
+    expect(() => bench__spec('pub', {...base, rate: '-3'}, t)).toThrow(/--rate must be a number >= 0/)
+    expect(t.clientIdPrefix).toMatch(/^mkb-[0-9a-f]{6}-$/)
+    expect(t.protocolVersion).toBe(5)
+  })
+})
