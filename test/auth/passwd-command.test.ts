@@ -46,6 +46,10 @@ describe('mqttkit passwd', () => {
     users = await PasswordFile.load(file)
     expect(users.users()).toEqual(['alice'])
     expect((await stat(file)).mode & 0o777).toBe(0o600)
+
+    // -c starts over: the old users are gone.
+    expect(JSON.parse(passwd(['-c', file, 'zoe', '--password', 'z', '--json']).stdout)).toMatchObject({action: 'added', users: 1})
+    expect((await PasswordFile.load(file)).users()).toEqual(['zoe'])
   })
 
   it('reads the password from the first line of stdin when it is not a terminal', async () => {
