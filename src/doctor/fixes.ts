@@ -18,9 +18,9 @@ export function fix__stopMosquitto(manager: ServiceManager): string[] {
   }
 }
 
-/** How to end one process that holds a port. */
-export function fix__killProcess(platform: DoctorPlatform, pid: number): string {
-  return platform === 'win32' ? `taskkill /PID ${pid} /F` : `kill ${pid}`
+/** How to end the processes that hold a port (one command for all of them). */
+export function fix__killProcess(platform: DoctorPlatform, ...pids: number[]): string {
+  return platform === 'win32' ? `taskkill ${pids.map((p) => `/PID ${p}`).join(' ')} /F` : `kill ${pids.join(' ')}`
 }
 
 /** Run mqttkit's broker on another port when the usual one is taken. */

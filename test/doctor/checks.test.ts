@@ -137,3 +137,14 @@ describe('browser access', () => {
     expect(r.fix?.[0]).toContain('ws://localhost:8083/mqtt')
   })
 })
+
+describe('fix commands', () => {
+  it('ends several processes with one command per platform', async () => {
+    const {fix__killProcess, fix__otherPort} = await import('../../src/doctor/fixes.js')
+    expect(fix__killProcess('linux', 11, 12)).toBe('kill 11 12')
+    expect(fix__killProcess('win32', 11, 12)).toBe('taskkill /PID 11 /PID 12 /F')
+    expect(fix__otherPort(1883)).toMatch(/^mqttkit broker --mqtt-port 1884 /)
+    expect(fix__otherPort(8883)).toMatch(/^mqttkit broker --tls-port 8884 /)
+    expect(fix__otherPort(8083)).toMatch(/^mqttkit broker --ws-port 8084 \(or --no-ws\)/)
+  })
+})

@@ -53,7 +53,7 @@ export const mosquittoCheck: Check = {
     }
     const list = processes.map((p) => `pid ${p.pid} (${p.command})`).join(', ')
     const how = manager ? `as a ${MANAGER_NAMES[manager]} service` : 'as a process started by hand'
-    const fix = manager ? fix__stopMosquitto(manager) : processes.map((p) => fix__killProcess(ctx.platform, p.pid))
+    const fix = manager ? fix__stopMosquitto(manager) : [fix__killProcess(ctx.platform, ...processes.map((p) => p.pid))]
     fix.push('only needed if it is in the way: it holds its ports (see the port checks) and answers clients meant for another broker')
     return {...base, status: 'warn', detail: `mosquitto is running ${how}${list ? `: ${list}` : ''}`, fix, data}
   },

@@ -52,7 +52,9 @@ function describeProbe(p: ProbeResult): string {
 }
 
 function describeOwner(s: ListeningSocket): string {
-  if (s.pid === undefined) return 'a process this user cannot see (run doctor with sudo to name it)'
+  if (s.pid === undefined) {
+    return process.getuid?.() === 0 ? 'a process doctor could not name' : 'a process this user cannot see (run doctor with sudo to name it)'
+  }
   return `pid ${s.pid}${s.command ? ` (${s.command})` : ''}`
 }
 
@@ -71,6 +73,10 @@ async function checkPort(ctx: DoctorContext, port: number, listeners: ListeningS
   const addresses = [...new Set(holders.map((h) => h.address))]
   const localOnly = addresses.every(platform__isLoopback)
   const probe = await probe__identify(probeHost(holders[0].address), port, schemeOf(ctx, port), ctx.timeoutMs)
+  if (!probe.mqtt && probe.error === 'ECONNREFUSED') {
+    // Listed a moment ago, refused now: the listener closed while doctor looked (a test server, a restart).
+    return {id, title, status: 'ok', detail: 'free (a listener on it closed while doctor was looking)', data: {port, free: true}}
+  }
   const data = {port, free: false, pid: owner.pid, command: owner.command, addresses, probe}
   let detail = `in use by ${describeOwner(owner)} on ${addresses.join(', ')}; ${describeProbe(probe)}`
   if (localOnly && probe.mqtt) {
