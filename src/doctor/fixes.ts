@@ -25,7 +25,8 @@ export function fix__killProcess(platform: DoctorPlatform, ...pids: number[]): s
 
 /** Run mqttkit's broker on another port when the usual one is taken. */
 export function fix__otherPort(port: number): string {
-  const alt = port === 1883 ? 1884 : port + 1
+  // 8084 is the secure WebSocket port, so a WebSocket listener moves to 9001 (a common MQTT WebSocket port).
+  const alt = port === 1883 ? 1884 : port === 8083 || port === 8000 ? 9001 : port + 1
   const flag = PORT_FLAGS[port] ?? '--mqtt-port'
   const also = port === 8083 ? ' (or --no-ws)' : ''
   return `mqttkit broker ${flag} ${alt}${also}   # or point clients at the broker that already holds ${port}`

@@ -145,6 +145,6 @@ describe('fix commands', () => {
     expect(fix__killProcess('win32', 11, 12)).toBe('taskkill /PID 11 /PID 12 /F')
     expect(fix__otherPort(1883)).toMatch(/^mqttkit broker --mqtt-port 1884 /)
     expect(fix__otherPort(8883)).toMatch(/^mqttkit broker --tls-port 8884 /)
-    expect(fix__otherPort(8083)).toMatch(/^mqttkit broker --ws-port 8084 \(or --no-ws\)/)
+    expect(fix__otherPort(8083)).toMatch(/^mqttkit broker --ws-port 9001 \(or --no-ws\)/)
   })
 })
