@@ -33,7 +33,7 @@ function refusedFix(ctx: DoctorContext): string[] {
   return [
     `check that the broker runs on ${host} and listens on port ${port}`,
     'mosquitto 2 without a `listener` line accepts only local connections: add `listener ' + port + ' 0.0.0.0` (plus `allow_anonymous true` or a password file) and restart it',
-    'mqttkit broker: listen on all interfaces with --host 0.0.0.0',
+    'mqttkit broker listens on all interfaces unless --mqtt-host says otherwise: check its --mqtt-host',
   ]
 }
 
