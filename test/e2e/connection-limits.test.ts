@@ -128,3 +128,37 @@ describe.each(brokers__underTest())('connections and flow control against %s', (
     expect(small.connected).toBe(true)
   })
 })
+
+// Limits the reference broker lacks or counts differently: mqttkit only.
+describe('connection limits (mqttkit)', () => {
+  it('max connections: the connection over the limit is refused, the others keep being served', async () => {
+    const broker = await brokers__start('mqttkit', {mqttkit: {maxConnections: 3}})
+    const clients = []
+    for (let i = 0; i < 3; i++) clients.push(await mqttjs__connect(broker.port))
+    const refused = await RawClient.connect(broker.port)
+    refused.send(connect(`fourth-${process.pid}`, 4))
+    // Refused with CONNACK 3 (server unavailable) or by closing the socket: never accepted.
+    expect(await refused.closedWithin(3000)).toBe(true)
+    expect(refused.packets.some((p) => p.cmd === 'connack' && (p as {returnCode?: number}).returnCode === 0)).toBe(false)
+    const rec = mqttjs__record(clients[0]!)
+    await clients[0]!.subscribeAsync('limit/t', {qos: 1})
+    await clients[1]!.publishAsync('limit/t', 'served', {qos: 1})
+    await rec.until(1)
+  })
+
+  it('a socket that never sends CONNECT is closed after connectTimeout; others are served', async () => {
+    const broker = await brokers__start('mqttkit', {mqttkit: {connectTimeout: 500}})
+    const idle = await RawClient.connect(broker.port)
+    const t0 = Date.now()
+    const half = await RawClient.connect(broker.port)
+    half.send(Buffer.from([0x10, 0x20, 0x00, 0x04])) // the first bytes of a CONNECT, then nothing
+    expect(await idle.closedWithin(3000)).toBe(true)
+    expect(await half.closedWithin(3000)).toBe(true)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450)
+    const c = await mqttjs__connect(broker.port)
+    const rec = mqttjs__record(c)
+    await c.subscribeAsync('timeout/t')
+    await c.publishAsync('timeout/t', 'ok')
+    await rec.until(1)
+  })
+})
