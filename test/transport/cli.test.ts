@@ -35,7 +35,7 @@ interface Started {
 
 /** Starts the CLI broker and resolves once its banner listed `expected` listeners. */
 async function startBroker(args: string[], expected: number): Promise<Started> {
-  const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', ...args], {
+  const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, NO_COLOR: '1'},
   })
@@ -56,7 +56,7 @@ async function startBroker(args: string[], expected: number): Promise<Started> {
 
 function exitOf(args: string[]): Promise<{code: number | null; output: string}> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-ws', ...args], {
+    const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-ws', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NO_COLOR: '1'},
     })
