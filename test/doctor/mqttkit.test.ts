@@ -44,7 +44,8 @@ describe('an mqttkit broker', () => {
     const report = await doctor__run(checks__select(['ports']), options({ports: [port], extraPorts: [port]}))
     const r = report.checks.find((c) => c.id === `port.${port}`)!
     expect(r.data?.pid).toBe(process.pid)
-    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', protocolVersion: 5})
+    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', protocolVersion: 5, identifiedBy: '$SYS'})
+    expect(String((r.data?.probe as {version: string}).version)).toMatch(/^mqttkit version \d+\.\d+\.\d+/)
     expect(r.status).toBe('ok')
     expect(r.detail).toContain('an mqttkit broker answers (MQTT 5)')
   })
@@ -52,11 +53,25 @@ describe('an mqttkit broker', () => {
   it.skipIf(process.platform !== 'linux')('finds MQTT over WebSocket on an unusual port and offers it to browsers', async () => {
     const report = await doctor__run(checks__select(['ports', 'websocket']), options({ports: [wsPort], extraPorts: [wsPort]}))
     const r = report.checks.find((c) => c.id === `port.${wsPort}`)!
-    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', scheme: 'ws'})
+    expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', scheme: 'ws', identifiedBy: '$SYS'})
     expect(r.detail).toContain('an mqttkit broker answers (MQTT 5 over WebSocket)')
     const ws = report.checks.find((c) => c.id === 'websocket')!
     expect(ws.status).toBe('ok')
     expect(ws.data?.urls).toEqual([`ws://localhost:${wsPort}/mqtt`])
+  })
+
+  it.skipIf(process.platform !== 'linux')('is still named mqttkit with $SYS turned off, by the client id it assigns', async () => {
+    const quiet = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent', sysInterval: 0})
+    try {
+      const [l] = await quiet.listen()
+      const p = l.address.port
+      const report = await doctor__run(checks__select(['ports']), options({ports: [p], extraPorts: [p], timeoutMs: 1000}))
+      const r = report.checks.find((c) => c.id === `port.${p}`)!
+      expect(r.data?.probe).toMatchObject({mqtt: true, broker: 'mqttkit', identifiedBy: 'assigned-client-id'})
+      expect(r.detail).toContain('named by the client id it assigns')
+    } finally {
+      await quiet.close()
+    }
   })
 
   it('passes every broker check', async () => {
