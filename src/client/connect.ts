@@ -3,7 +3,7 @@
  * per failure (errors.ts), the single MQTT 5 → 3.1.1 retry when the broker refuses the protocol version and the
  * user did not choose one, and (for long-running commands) reconnection with back-off reported on stderr.
  */
-import mqtt, {type IConnackPacket, type IClientOptions, type MqttClient, type Packet} from 'mqtt'
+import mqtt, {type IConnackPacket, type IClientOptions, type IPublishPacket, type MqttClient, type Packet} from 'mqtt'
 import ora, {type Ora} from 'ora'
 import {
   ClientError,
@@ -31,6 +31,11 @@ export interface Connection {
   connack: IConnackPacket
   /** The protocol version actually spoken (4 after a fallback). */
   version: ProtocolVersion
+  /**
+   * Messages that arrived with the CONNACK (a resumed session's queue), before the caller could listen. Calling it
+   * stops the buffering: listen to 'message' in the same tick.
+   */
+  takeEarlyMessages(): IPublishPacket[]
 }
 
 function withProperties(options: IClientOptions, version: ProtocolVersion, opts: ConnectOptions): IClientOptions {
@@ -45,7 +50,7 @@ function withProperties(options: IClientOptions, version: ProtocolVersion, opts:
 }
 
 /** One attempt: resolves on CONNACK success, rejects with the first error (the client is then closed). */
-function attempt(options: IClientOptions, debug: ConnectOptions['debug']): Promise<{client: MqttClient; connack: IConnackPacket}> {
+function attempt(options: IClientOptions, debug: ConnectOptions['debug']): Promise<Omit<Connection, 'version'>> {
   return new Promise((resolve, reject) => {
     // manualConnect: mqtt.js writes CONNECT inside its constructor otherwise, before -d could see it.
     const client = mqtt.connect({...options, manualConnect: true})
@@ -60,9 +65,16 @@ function attempt(options: IClientOptions, debug: ConnectOptions['debug']): Promi
       client.end(true)
       reject(error)
     }
+    const early: IPublishPacket[] = []
+    const buffer = (_topic: string, _payload: Buffer, packet: IPublishPacket): void => void early.push(packet)
     const onConnect = (connack: IConnackPacket): void => {
       client.removeListener('error', fail)
-      resolve({client, connack})
+      client.on('message', buffer)
+      const takeEarlyMessages = (): IPublishPacket[] => {
+        client.removeListener('message', buffer)
+        return early.splice(0)
+      }
+      resolve({client, connack, takeEarlyMessages})
     }
     client.once('connect', onConnect)
     client.once('error', fail)
@@ -79,9 +91,9 @@ export async function client__connect(settings: ClientSettings, opts: ConnectOpt
     for (;;) {
       try {
         const options = withProperties(client__mqttOptions(settings, {version}), version, opts)
-        const {client, connack} = await attempt(options, opts.debug)
+        const connection = await attempt(options, opts.debug)
         spinner?.stop()
-        return {client, connack, version}
+        return {...connection, version}
       } catch (error) {
         const code = (error as {code?: unknown}).code
         if (

@@ -5,6 +5,7 @@
  */
 import type {IClientSubscribeOptions, MqttClient} from 'mqtt'
 import {ClientError, ExitCode, client__reasonText} from './errors.js'
+import type {Connection} from './connect.js'
 import type {SubscribeProperties} from './properties.js'
 import {record__fromPacket, type ReceivedMessage} from './record.js'
 
@@ -88,11 +89,12 @@ function checkGrants(
 }
 
 export async function subscriber__run(
-  client: MqttClient,
+  connection: Pick<Connection, 'client' | 'takeEarlyMessages'>,
   plan: SubscribePlan,
   version: number,
   notice: (line: string) => void,
 ): Promise<SubscribeResult> {
+  const {client} = connection
   const result: SubscribeResult = {delivered: 0, received: 0, cleared: 0, stoppedBy: 'interrupted', granted: []}
   let pendingClears = 0
   let finish: (reason: StopReason) => void = () => {}
@@ -125,8 +127,10 @@ export async function subscriber__run(
     plan.deliver(message)
     if (plan.count !== undefined && result.delivered >= plan.count) stop('count')
   }
-  // Listen before subscribing: retained messages arrive in the same read as the SUBACK, before any await resumes.
+  // Listen before subscribing: retained messages arrive in the same read as the SUBACK, before any await resumes;
+  // a resumed session's queue may even come with the CONNACK, which connect.ts kept for us.
   client.on('message', onMessage)
+  for (const packet of connection.takeEarlyMessages()) onMessage(packet.topic, packet.payload as Buffer, packet)
   const onClose = (): void => {
     if (!plan.reconnect) stop('lost')
   }

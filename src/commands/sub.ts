@@ -103,13 +103,14 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     const collected: Record<string, unknown>[] = []
     const sink = file ?? process.stdout
 
-    const {client, version} = await client__connect(settings, {
+    const connection = await client__connect(settings, {
       spinner: this.wantsSpinner(),
       notice: this.notice,
       connectProperties: props.connect,
       willProperties: props.will,
       debug: flags.debug ? (line) => process.stderr.write(`${chalkStderr.dim(line)}\n`) : undefined,
     })
+    const {client, version} = connection
     const where = settings.target.display
     if (flags.reconnect) client__keepReconnecting(client, version, this.notice, where)
     else client.on('error', () => {})
@@ -127,7 +128,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     process.stdout.on('error', onPipeError)
     try {
       const result = await subscriber__run(
-        client,
+        connection,
         {
           filters,
           qos: flags.qos as 0 | 1 | 2,
