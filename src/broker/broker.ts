@@ -50,6 +50,8 @@ export class Broker {
   private readonly specs: ListenerSpec[]
   private readonly ctx: BrokerContext
   private readonly emitter = new EventEmitter()
+  private listening = false
+  private restored = false
   /** --max-connection-rate (limits/connection-rate.ts); absent when unlimited. */
   private readonly connectionRate: ConnectionRateLimiter | undefined
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
@@ -91,7 +93,8 @@ export class Broker {
 
   /** Opens the store, restores its snapshot, then starts every listener. Rejects (and stops) when one cannot bind. */
   async listen(): Promise<RunningListener[]> {
-    if (this.state !== 'new') throw new Error(`broker already ${this.state}`)
+    if (this.listening || this.state === 'closing' || this.state === 'closed') throw new Error(`broker already ${this.listening ? 'listening' : this.state}`)
+    this.listening = true
     this.state = 'starting'
     await this.restore()
     try {
@@ -111,6 +114,8 @@ export class Broker {
 
   /** Opens the store and restores it without listening (embedding with `handle()` only). */
   async restore(): Promise<void> {
+    if (this.restored) return
+    this.restored = true
     const snapshot = await this.store.open()
     for (const message of snapshot.retained) this.ctx.router.retained.set(message)
     this.ctx.sessions.restore(snapshot)

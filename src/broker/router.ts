@@ -72,18 +72,38 @@ export class Router {
 
   /** Delivers to every matching session; returns how many. */
   route(message: StoredMessage, from: string | null): number {
-    const outer = {matches: this.matches, from: this.from, message: this.message, variants: this.variants, count: this.count}
-    const nested = this.message !== null
-    if (nested) this.matches = new Map()
+    // A hook may publish while we route (re-entrance): only then is the per-route state saved and restored.
+    if (this.message !== null) return this.routeNested(message, from)
     this.from = from
     this.message = message
     this.variants = new PublishVariants(message)
     this.count = 0
     try {
-      this.trie.match(message.topic, this.collect)
-      for (const [clientId, match] of this.matches) this.deliverTo(clientId, match.qos, match.retainAsPublished, match.subscriptionIds)
+      this.walk(message)
+      return this.count
+    } finally {
       this.matches.clear()
-      this.shared.match(message.topic, this.onShared, this.isOnline)
+      this.message = null
+      this.variants = null
+    }
+  }
+
+  private walk(message: StoredMessage): void {
+    this.trie.match(message.topic, this.collect)
+    for (const [clientId, match] of this.matches) this.deliverTo(clientId, match.qos, match.retainAsPublished, match.subscriptionIds)
+    this.matches.clear()
+    this.shared.match(message.topic, this.onShared, this.isOnline)
+  }
+
+  private routeNested(message: StoredMessage, from: string | null): number {
+    const outer = {matches: this.matches, from: this.from, message: this.message, variants: this.variants, count: this.count}
+    this.matches = new Map()
+    this.from = from
+    this.message = message
+    this.variants = new PublishVariants(message)
+    this.count = 0
+    try {
+      this.walk(message)
       return this.count
     } finally {
       this.matches = outer.matches
@@ -91,7 +111,6 @@ export class Router {
       this.message = outer.message
       this.variants = outer.variants
       this.count = outer.count
-      if (!nested) this.matches.clear()
     }
   }
 
@@ -135,6 +154,9 @@ export class Router {
   }
 
   mayForward(session: Session, message: StoredMessage): boolean {
+    // A session restored from the store has not told us who its client is yet (user name, address): the check
+    // waits until it reconnects and its queue drains (delivery__drain asks again).
+    if (!session.clientKnown) return true
     try {
       return this.ctx.hooks.authorizeForward(session.client, message) !== false
     } catch (error) {

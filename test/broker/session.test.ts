@@ -121,4 +121,28 @@ describe('sessions', () => {
     await pub2.publishAsync('keep/2', 'after', {qos: 1})
     expect((await got)[0]!.payload.toString()).toBe('after')
   })
+
+  it('after a restart, messages for a session whose client has not returned yet are checked by authorizeForward when it does', async () => {
+    const store = new MemoryStore()
+    const hooks = {authorizeForward: (client: {username?: string}, message: {topic: string}) => message.topic !== 'acl/secret' || client.username === 'alice'}
+    const first = await startBroker({store, hooks})
+    for (const user of ['alice', 'mallory']) {
+      const c = await connect(first.port, {clientId: user, username: user, clean: false})
+      await c.subscribeAsync('acl/#', {qos: 1})
+      c.end(true)
+    }
+    await delay(50)
+    await first.broker.close()
+    const second = await startBroker({store, hooks})
+    const pub = await connect(second.port, {clientId: 'pub'})
+    await pub.publishAsync('acl/secret', 'for alice', {qos: 1})
+    await pub.publishAsync('acl/public', 'for all', {qos: 1})
+    const alice = await connectRecording(second.port, {clientId: 'alice', username: 'alice', clean: false})
+    const mallory = await connectRecording(second.port, {clientId: 'mallory', username: 'mallory', clean: false})
+    await waitForCount(alice.received, 2)
+    await waitForCount(mallory.received, 1)
+    await delay(100)
+    expect(alice.received.map((m) => m.payload.toString())).toEqual(['for alice', 'for all'])
+    expect(mallory.received.map((m) => m.payload.toString())).toEqual(['for all'])
+  })
 })

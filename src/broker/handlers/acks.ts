@@ -35,7 +35,7 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
     else connection.write(protocol__ack('pubrel', id))
     return
   }
-  // [MQTT-4.3.3-?] a PUBREC with an error code ends the exchange (MQTT 5).
+  // MQTT 5 §4.3.3: a PUBREC with an error code ends the exchange.
   if ((packet.reasonCode ?? 0) >= 0x80) {
     finishOutgoing(connection, id)
     return

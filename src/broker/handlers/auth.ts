@@ -26,7 +26,7 @@ export function beginEnhancedAuth(connection: Connection, packet: IConnectPacket
 export function handleAuth(connection: Connection, packet: IAuthPacket): void | Promise<void> {
   const method = packet.properties?.authenticationMethod
   if (connection.protocolVersion !== 5 || connection.authMethod === undefined || method !== connection.authMethod) {
-    // [MQTT-4.12.0-?] AUTH without the method of the CONNECT (or with none at all) is a protocol error.
+    // §4.12: AUTH without the method of the CONNECT (or with none at all) is a protocol error.
     connection.close(ReasonCode.ProtocolError, 'AUTH does not match the connection\'s authentication method')
     return
   }
@@ -73,7 +73,7 @@ function answer(connection: Connection, result: AuthStep): void {
     connect__accept(connection, packet, {method, data: result.data})
     return
   }
-  // Re-authentication succeeded [MQTT-4.12.1-?]: AUTH 0x00.
+  // Re-authentication succeeded (§4.12.1): AUTH 0x00.
   connection.send({cmd: 'auth', reasonCode: ReasonCode.Success, properties: {authenticationMethod: method, authenticationData: result.data}})
 }
 

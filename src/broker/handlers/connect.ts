@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import type {Connection} from '../connection/connection.js'
 import type {ClientInfo} from '../hooks.js'
 import {delivery__drain, delivery__resend} from '../session/delivery.js'
-import {EXPIRY_NEVER} from '../session/session.js'
+import {EXPIRY_NEVER, type Session} from '../session/session.js'
 import type {WillRecord} from '../store/store.js'
 import {topic__validateName} from '../topics/index.js'
 import {
@@ -236,6 +236,11 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
     session.protocolVersion = v
     session.expiryInterval = expiry
     session.client = connection.client!
+    if (!session.clientKnown) {
+      // Messages queued while we did not know who this is were not checked against authorizeForward: check now.
+      session.clientKnown = true
+      recheckQueue(ctx, session)
+    }
     if (!session.persistent && session.stored) {
       ctx.store.deleteSession(id)
       session.stored = false
@@ -259,6 +264,17 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
   )
   hooks__notify(ctx, 'onConnect', connection.client!)
   ctx.events.emit('clientConnected', connection.client!)
+}
+
+function recheckQueue(ctx: Connection['ctx'], session: Session): void {
+  const kept = []
+  for (let i = session.queueHead; i < session.queue.length; i++) {
+    const record = session.queue[i]!
+    if (ctx.router.mayForward(session, record.message)) kept.push(record)
+    else if (session.persistent) ctx.store.dequeue(session.clientId, record.seq)
+  }
+  session.queue = kept
+  session.queueHead = 0
 }
 
 function connack(connection: Connection, sessionPresent: boolean, auth: {method: string; data?: Buffer} | undefined): IConnackPacket {

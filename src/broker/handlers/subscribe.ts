@@ -1,7 +1,7 @@
 /**
  * SUBSCRIBE (§3.8): each filter is validated, limited, authorized, then added (replacing an identical filter of
  * the session [MQTT-3.8.4-3]); SUBACK carries one code per filter in order [MQTT-3.8.4-6]; retained messages
- * follow the SUBACK per Retain Handling, never for shared subscriptions [MQTT-3.8.4-?].
+ * follow the SUBACK per Retain Handling, never for shared subscriptions (MQTT 5 §4.8.2).
  */
 import type {Connection} from '../connection/connection.js'
 import {delivery__deliver} from '../session/delivery.js'
@@ -15,7 +15,7 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   const v5 = connection.protocolVersion === 5
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined
   if (subscriptionId === 0) {
-    connection.close(ReasonCode.ProtocolError, 'subscription identifier 0') // [MQTT-3.8.2-?] range 1..268435455
+    connection.close(ReasonCode.ProtocolError, 'subscription identifier 0') // §3.8.2.1.2: 0 is a protocol error
     return
   }
   const limits = {maxLength: ctx.options.maxTopicLength, maxLevels: ctx.options.maxTopicLevels}
@@ -92,7 +92,7 @@ function apply(connection: Connection, packet: ISubscribePacket, records: Array<
 
 /**
  * Retained messages for a new subscription, with the retain flag set [MQTT-3.3.1-8]: Retain Handling 0 always,
- * 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]; shared subscriptions get none [MQTT-4.8.2-?].
+ * 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]; shared subscriptions get none (§4.8.2).
  */
 function sendRetained(connection: Connection, record: SubscriptionRecord, isNew: boolean): void {
   if (record.retainHandling === 2 || (record.retainHandling === 1 && !isNew)) return

@@ -151,6 +151,7 @@ export class SessionRegistry {
       const client: ClientInfo = {id: record.clientId, protocolVersion: record.protocolVersion, transport: 'tcp', remoteAddress: ''}
       const session = this.create(record.clientId, record.protocolVersion, record.expiryInterval, client)
       session.stored = true
+      session.clientKnown = false
       // A session connected when the broker stopped counts as disconnected from this start.
       session.disconnectedAt = record.disconnectedAt ?? now
       if (record.disconnectedAt === null) this.persist(session)

@@ -36,6 +36,8 @@ export class Session {
   will: WillRecord | undefined = undefined
   willTimer: NodeJS.Timeout | null = null
   expiryTimer: NodeJS.Timeout | null = null
+  /** False for a session restored from the store until its client connects again (see Router.mayForward). */
+  clientKnown = true
   /** True once written to the store, so ending the session deletes it there. */
   stored = false
   /** Messages dropped because the queue was full. */
