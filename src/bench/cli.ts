@@ -190,7 +190,11 @@ export interface BenchOutcome {
 /** Runs the scenario (or the comparison) with a live progress line on a TTY; Ctrl-C ends it with a summary. */
 export async function bench__execute(scenario: Scenario, flags: BenchFlags, json: boolean): Promise<BenchOutcome> {
   const controller = new AbortController()
-  const onSigint = (): void => controller.abort()
+  // First Ctrl-C: stop measuring and print what was measured. Second: leave now.
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted)
+    controller.abort()
+  }
   process.on('SIGINT', onSigint)
   // The live line only on a terminal: scripts and logs get the summary (or JSON) alone.
   const spinner = new StatusLine(!json && process.stderr.isTTY === true)

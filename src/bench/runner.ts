@@ -39,6 +39,7 @@ async function runHere(spec: BenchSpec, options: RunOptions): Promise<PartialRes
   const engine = new Engine(spec)
   const abort = (): void => engine.stop('interrupt')
   options.signal?.addEventListener('abort', abort)
+  if (options.signal?.aborted) abort()
   const timer = options.onProgress ? setInterval(() => options.onProgress!(engine.progress()), 1000) : null
   try {
     await engine.prepare()
@@ -62,6 +63,7 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
     for (const c of children) if (c.connected) c.send({type: 'stop'} satisfies ToWorker)
   }
   options.signal?.addEventListener('abort', stop)
+  if (options.signal?.aborted) queueMicrotask(stop)
   const timer = options.onProgress
     ? setInterval(() => {
         if (progress.length === 0) return
