@@ -64,7 +64,8 @@ describe('mqttkit bench (CLI)', () => {
     expect(stdout).toMatch(/bench pub/)
     expect(stdout).toMatch(/published\s+300/)
     expect(stdout).toMatch(/PUBACK after\s+p50/)
-    expect(stderr).toBe('')
+    // No status line when stderr is not a terminal (other output there, such as Node warnings, is not ours).
+    expect(stderr).not.toMatch(/connecting…|running|\r/)
   })
 
   it('with no broker named it starts an mqttkit broker of its own, and --output writes the HTML report', async () => {
