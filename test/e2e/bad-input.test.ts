@@ -151,6 +151,26 @@ describe.each(brokers__underTest())('bad input against %s', (brokerKind) => {
     expect(rec.messages.filter((m) => !m.topic.startsWith('bystander/'))).toEqual([])
   })
 
+  it.for([
+    // Topic Name invalid (or the generic Protocol Error), Malformed Packet (or Protocol Error), Packet too large.
+    ['a wildcard topic name', [0x90, 0x82]],
+    ['a reserved packet type', [0x81, 0x82]],
+    ['a packet over the maximum packet size', [0x95]],
+  ] as const)('[MQTT-4.13.1-1] MQTT 5: %s closes the connection, with a fitting DISCONNECT reason when one is sent', async ([what, reasons]) => {
+    await start()
+    const ok = await bystanders()
+    const raw = await RawClient.connect(broker.port, 5)
+    raw.sendV5({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `v5-bad-${reasons[0]}`, clean: true, keepalive: 30} as Packet)
+    await raw.next('connack')
+    if (what === 'a wildcard topic name') raw.sendV5({cmd: 'publish', topic: 'a/#', payload: Buffer.from('x'), qos: 0, retain: false, dup: false} as Packet)
+    else if (what === 'a reserved packet type') raw.send(Buffer.from([0x00, 0x00]))
+    else raw.send(Buffer.concat([Buffer.from([0x30, 0xc0, 0x84, 0x3d, 0x00, 0x01, 0x61]), Buffer.alloc(100)]))
+    expect(await raw.closedWithin(3000)).toBe(true)
+    const disconnect = raw.packets.find((p) => p.cmd === 'disconnect') as {reasonCode?: number} | undefined
+    if (disconnect !== undefined) expect(reasons).toContain(disconnect.reasonCode)
+    await ok.check()
+  })
+
   it('[MQTT-3.1.0-2] a second CONNECT closes the connection', async () => {
     await start()
     const ok = await bystanders()
