@@ -77,7 +77,12 @@ async function start(name: string, crashes = 0): Promise<BrokerProcess> {
   const [cmd, args] = commands[name]!(port)
   // mosquitto logs every connection on stderr; the others report only failures there.
   const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', name === 'mosquitto' ? 'ignore' : 'inherit']})
-  await listening(port)
+  try {
+    await listening(port)
+  } catch (error) {
+    child.kill()
+    throw error
+  }
   return {name, port, child, crashes}
 }
 
@@ -181,7 +186,7 @@ const SCENARIOS: ScenarioDef[] = [
       let connectedAt = 0
       let resolveUp: () => void = () => {}
       const up = new Promise<void>((r) => (resolveUp = r))
-      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 60, 'connect-concurrency': 500, 'connect-timeout': 30}), target), b.name, {
+      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 60, duration: 180, 'connect-concurrency': 500, 'connect-timeout': 30}), target), b.name, {
         onProgress: (p) => {
           if (!connectedAt && p.connected + p.failed >= idle) {
             connectedAt = Date.now()
@@ -219,8 +224,15 @@ try {
   for (let round = 1; round <= rounds; round++)
     for (const s of chosen)
       for (let i = 0; i < brokers.length; i++) {
-        brokers[i] = await alive(brokers[i]!)
-        if (s.fresh) brokers[i] = await restart(brokers[i]!)
+        try {
+          brokers[i] = await alive(brokers[i]!)
+          if (s.fresh) brokers[i] = await restart(brokers[i]!)
+        } catch (error) {
+          // A broker that cannot start (e.g. a broken build) loses this run; the others go on.
+          console.error(`!! ${brokers[i]!.name} did not start: ${(error as Error).message}`)
+          ;((results[s.id] ??= {})[brokers[i]!.name] ??= []).push({error: 1})
+          continue
+        }
         const b = brokers[i]!
         process.stderr.write(`round ${round}/${rounds} · ${s.id} · ${b.name} … `)
         let m: Metrics
