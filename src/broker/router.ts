@@ -148,7 +148,7 @@ export class Router {
     // [MQTT-3.8.4-8] QoS downgraded to the granted QoS; [MQTT-3.3.1-9] retain cleared unless Retain As Published.
     const qos = message.qos < grantedQos ? message.qos : grantedQos
     const retain = retainAsPublished && message.retain
-    const delivered = qos === message.qos && retain === message.retain ? message : {...message, qos: qos as 0 | 1 | 2, retain}
+    const delivered = this.variants!.variant(qos, retain)
     this.count++
     delivery__deliver(this.ctx, session, delivered, subscriptionIds, this.variants)
   }

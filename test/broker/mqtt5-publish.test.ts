@@ -120,6 +120,24 @@ describe('MQTT 5 publish features', () => {
     expect((await pub.next('disconnect')).reasonCode).toBe(0x82)
   })
 
+  it('[MQTT-3.1.2-29] reason strings on failed acks, none when Request Problem Information is 0', async () => {
+    const {port} = await startBroker({hooks: {authorizePublish: () => false, authorizeSubscribe: () => false}})
+    const chatty = await v5(port, 'chatty')
+    chatty.send({cmd: 'publish', topic: 'x', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: false})
+    const a = await chatty.next('puback')
+    expect(a.reasonCode).toBe(0x87)
+    expect(a.properties?.reasonString).toBeTruthy()
+    chatty.send({cmd: 'subscribe', messageId: 2, subscriptions: [{topic: 'x', qos: 0}]})
+    expect((await chatty.next('suback')).properties?.reasonString).toBeTruthy()
+    const quiet = await v5(port, 'quiet', {properties: {requestProblemInformation: false}})
+    quiet.send({cmd: 'publish', topic: 'x', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: false})
+    const b = await quiet.next('puback')
+    expect(b.reasonCode).toBe(0x87)
+    expect(b.properties?.reasonString).toBeUndefined()
+    quiet.send({cmd: 'subscribe', messageId: 2, subscriptions: [{topic: 'x', qos: 0}]})
+    expect((await quiet.next('suback')).properties?.reasonString).toBeUndefined()
+  })
+
   it('[MQTT-3.3.4-7] never sends more unacknowledged QoS 1/2 messages than the client Receive Maximum', async () => {
     const {port} = await startBroker()
     const sub = await v5(port, 'sub', {properties: {receiveMaximum: 2}})

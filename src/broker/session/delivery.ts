@@ -63,9 +63,23 @@ export function delivery__encode(
  */
 export class PublishVariants {
   private readonly slots: Array<Buffer | undefined> = []
+  private readonly messages: Array<StoredMessage | undefined> = []
   readonly now = Date.now()
 
   constructor(readonly message: StoredMessage) {}
+
+  /** The message as delivered at this QoS and retain flag: one object per variant, not one per subscriber. */
+  variant(qos: number, retain: boolean): StoredMessage {
+    const m = this.message
+    if (qos === m.qos && retain === m.retain) return m
+    const slot = qos * 2 + (retain ? 1 : 0)
+    let v = this.messages[slot]
+    if (v === undefined) {
+      v = {...m, qos: qos as 0 | 1 | 2, retain}
+      this.messages[slot] = v
+    }
+    return v
+  }
 
   get(version: ProtocolVersion, qos: number, retain: boolean): Buffer {
     const slot = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
