@@ -164,3 +164,37 @@ describe('TLS through mosquitto', () => {
     expect(r.fix?.[0]).toContain(`mqtt://localhost:${plainPort}`)
   })
 })
+
+describe('TLS through mqttkit', () => {
+  it('passes over secure WebSocket, and diagnoses a listener that requires a client certificate', async () => {
+    const {Broker} = await import('../../src/index.js')
+    const good = pki.files('good')
+    const broker = new Broker({
+      listeners: [
+        {type: 'wss', host: '127.0.0.1', port: 0, cert: good.cert, key: good.key},
+        {type: 'tls', host: '127.0.0.1', port: 0, cert: good.cert, key: good.key, ca: pki.caFile, requireCertificate: true},
+      ],
+      logLevel: 'silent',
+    })
+    try {
+      const [wss, mtls] = await broker.listen()
+      const base = target(wss.address.port, {ca: pki.ca})
+      const overWss: DoctorTarget = {...base, protocol: 'wss', path: '/mqtt', display: `wss://localhost:${wss.address.port}/mqtt`, clientOptions: {...base.clientOptions, protocol: 'wss', path: '/mqtt'}}
+      const ok = await doctor__run(checks__select(['target.dns', 'target.tcp', 'target.tls', 'target.connect', 'target.roundtrip']), options(overWss))
+      expect(ok.checks.map((c) => [c.id, c.status])).toEqual([
+        ['target.dns', 'ok'],
+        ['target.tcp', 'ok'],
+        ['target.tls', 'ok'],
+        ['target.connect', 'ok'],
+        ['target.roundtrip', 'ok'],
+      ])
+      const needsCert = await doctor__run(checks__select(['target.dns', 'target.tcp', 'target.tls', 'target.connect']), options(target(mtls.address.port, {ca: pki.ca})))
+      const failed = needsCert.checks.find((c) => c.status === 'fail')!
+      expect(failed.id).toBe('target.tls')
+      expect(failed.detail).toBe('the broker ended the handshake (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED): it wants a client certificate it trusts')
+      expect(failed.fix?.[0]).toContain('--cert client.crt --key client.key')
+    } finally {
+      await broker.close()
+    }
+  })
+})

@@ -5,6 +5,7 @@ import {connect as tlsConnect} from 'node:tls'
 import {mqtt__connect, mqtt__end, type ConnectOutcome} from '../mqtt.js'
 import {reason__connack, reason__isAuth} from '../reasons.js'
 import {probe__port, type ProbeScheme} from '../probe.js'
+import {tls__explainFailure} from './tls.js'
 import type {Check, CheckResult, DoctorContext, DoctorTarget} from '../types.js'
 
 /** Does the port complete a TLS handshake? Tells "you used mqtt:// on a TLS port" apart from "not MQTT at all". */
@@ -126,6 +127,9 @@ export const connectCheck: Check = {
           data: {code},
         }
       }
+    }
+    if (/^(ERR_SSL_|ERR_TLS_|EPROTO)/.test(code)) {
+      return {...base, status: 'fail', ...tls__explainFailure(code, String(out.error?.message ?? ''), t.display), data: {code}}
     }
     const notMqtt = code === 'CLOSED' || code === 'CONNACK_TIMEOUT'
     return {

@@ -22,20 +22,27 @@ function handshake(opts: ConnectionOptions, timeoutMs: number): Promise<Handshak
       socket.destroy()
       resolve({code: 'ETIMEDOUT', message: `no TLS handshake within ${timeoutMs} ms`})
     }, timeoutMs)
-    socket.once('secureConnect', () => {
+    let settled = false
+    const settle = (h: Handshake) => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
-      resolve({socket})
+      resolve(h)
+    }
+    socket.once('secureConnect', () => {
+      // With TLS 1.3 the server checks the client certificate after the client's handshake is done: a refusal
+      // ("certificate required") arrives as an alert just after secureConnect, so listen a moment longer.
+      setTimeout(() => settle({socket}), Math.min(400, timeoutMs))
     })
     socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
       socket.destroy()
-      resolve({code: e.code ?? 'error', message: e.message})
+      settle({code: e.code ?? 'error', message: e.message})
     })
   })
 }
 
 /** Handshake failures in words: what the other side most likely is or wants. */
-function handshakeFailure(code: string, message: string, display: string): {detail: string; fix: string[]} {
+export function tls__explainFailure(code: string, message: string, display: string): {detail: string; fix: string[]} {
   if (/WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LAYER/i.test(`${code} ${message}`)) {
     return {
       detail: `the server on this port does not speak TLS (${code}): it is probably plain MQTT`,
@@ -44,7 +51,7 @@ function handshakeFailure(code: string, message: string, display: string): {deta
   }
   if (/CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/i.test(`${code} ${message}`)) {
     return {
-      detail: `the broker ended the handshake (${code}: ${message}): it wants a client certificate it trusts`,
+      detail: `the broker ended the handshake (${code}): it wants a client certificate it trusts`,
       fix: ['pass a client certificate signed by a CA the broker trusts: --cert client.crt --key client.key'],
     }
   }
@@ -95,7 +102,7 @@ export const tlsCheck: Check = {
           }
         }
       }
-      return {...base, status: 'fail', ...handshakeFailure(h.code ?? 'error', h.message ?? '', t.display), data: {code: h.code}}
+      return {...base, status: 'fail', ...tls__explainFailure(h.code ?? 'error', h.message ?? '', t.display), data: {code: h.code}}
     }
 
     const socket = h.socket
