@@ -94,9 +94,11 @@ async function alive(b: BrokerProcess): Promise<BrokerProcess> {
 }
 
 async function restart(b: BrokerProcess): Promise<BrokerProcess> {
-  const exited = new Promise((r) => b.child.once('exit', r))
-  b.child.kill()
-  await exited
+  if (b.child.exitCode === null && b.child.signalCode === null) {
+    const exited = new Promise((r) => b.child.once('exit', r))
+    b.child.kill()
+    await exited
+  }
   const fresh = await start(b.name, b.crashes)
   await new Promise((r) => setTimeout(r, 1000)) // let a Node broker finish starting up (JIT, first GC)
   return fresh
