@@ -108,14 +108,15 @@ function auth__hooksFrom(state: AuthState, allowAnonymous: boolean, delay: numbe
     if (client.protocolVersion !== 5) throw new HookError(REASON_NOT_AUTHORIZED, 'not authorized')
     return false
   }
-  hooks.authenticate = async (client, username, password) => {
+  // Synchronous unless a password is checked: the broker then answers CONNECT without a promise.
+  hooks.authenticate = (client, username, password) => {
     // Mutual TLS with the certificate CN as user name: the transport replaced the CONNECT user name with the CN of
     // a certificate it verified, so the certificate is the credential (docs/transports.md). A client that also
     // sends that same name in CONNECT goes through the password check like anyone else.
     if (client.certificate !== undefined && client.username !== undefined && client.username !== username) return true
     const passwordFile = state.passwordFile
     if (passwordFile !== undefined && username !== undefined) {
-      return (await passwordFile.verify(username, password)) || refuse(client)
+      return passwordFile.verify(username, password).then((ok) => ok || refuse(client))
     }
     // No password file: a user name is a label, accepted exactly when anonymous access is.
     return allowAnonymous || refuse(client)
