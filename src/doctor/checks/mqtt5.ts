@@ -5,7 +5,7 @@ import {randomBytes} from 'node:crypto'
 import {mqtt__connect, mqtt__end, mqtt__subscribe} from '../mqtt.js'
 import {reason__suback} from '../reasons.js'
 import type {Check, CheckResult} from '../types.js'
-import {session__topic} from './session.js'
+import {session__topic} from '../session.js'
 
 interface ConnackProps {
   maximumQoS?: number

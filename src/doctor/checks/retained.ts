@@ -1,7 +1,7 @@
 // Step 6: a retained message is stored and delivered to a later subscriber (then removed again).
 import {mqtt__end, mqtt__nextMessage, mqtt__publish, mqtt__subscribe} from '../mqtt.js'
 import type {Check, CheckResult} from '../types.js'
-import {session__open, session__topic} from './session.js'
+import {session__open, session__topic} from '../session.js'
 
 export const retainedCheck: Check = {
   id: 'target.retained',

@@ -3,7 +3,7 @@
 import {mqtt__end, mqtt__nextMessage, mqtt__publish, mqtt__subscribe} from '../mqtt.js'
 import {reason__suback} from '../reasons.js'
 import type {Check, CheckResult} from '../types.js'
-import {session__open, session__topic} from './session.js'
+import {session__open, session__topic} from '../session.js'
 
 const ACL_FIX = (topic: string) => [
   `allow this user to publish and subscribe on ${topic}/# in the broker's ACL, or pick an allowed prefix with --test-topic`,

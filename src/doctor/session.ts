@@ -3,13 +3,12 @@
 import {randomBytes} from 'node:crypto'
 import type {MqttClient} from 'mqtt'
 
-import {mqtt__connect} from '../mqtt.js'
-import type {DoctorContext} from '../types.js'
+import {mqtt__connect} from './mqtt.js'
+import type {DoctorContext} from './types.js'
 
-export async function session__open(ctx: DoctorContext, suffix: string, version?: 4 | 5): Promise<{client?: MqttClient; error?: string; version: number}> {
+export async function session__open(ctx: DoctorContext, suffix: string): Promise<{client?: MqttClient; error?: string; version: number}> {
   const t = ctx.target!
-  const negotiated = (ctx.result('target.connect')?.[0]?.data?.protocolVersion as number | undefined) ?? t.clientOptions.protocolVersion ?? 5
-  const v = version ?? negotiated
+  const v = (ctx.result('target.connect')?.[0]?.data?.protocolVersion as number | undefined) ?? t.clientOptions.protocolVersion ?? 5
   const base = String(t.clientOptions.clientId ?? 'mqttkit-doctor')
   const out = await mqtt__connect(
     {
