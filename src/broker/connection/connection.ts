@@ -194,7 +194,13 @@ export class Connection {
   private readonly onData = (chunk: Buffer): void => {
     this.lastActivity = Date.now()
     this.ctx.stats.bytesReceived += chunk.length
-    this.parser.parse(chunk)
+    try {
+      this.parser.parse(chunk)
+    } catch (error) {
+      // The codec should report bad input through 'error', but a throw from it must only cost this connection.
+      this.onParseError(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
     // Refuse a declared remaining length over the limit before buffering the rest of it.
     if (this.state !== 'closed' && protocol__pendingLength(this.parser) > this.ctx.options.maxPacketSize) {
       this.tooLarge(protocol__pendingLength(this.parser))

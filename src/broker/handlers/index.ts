@@ -39,6 +39,12 @@ export function connection__dispatch(connection: Connection, packet: Packet): vo
     return
   }
   if (state !== 'connected') return
+  if (!packetIdValid(packet)) {
+    // [MQTT-2.2.1-3] QoS 1/2 PUBLISH, acks, SUBSCRIBE and UNSUBSCRIBE carry a non-zero packet identifier.
+    connection.ctx.logger.warn(`client ${connection.label}: ${packet.cmd.toUpperCase()} without a valid packet identifier, closing`)
+    connection.close(ReasonCode.ProtocolError, 'invalid packet identifier')
+    return
+  }
   switch (packet.cmd) {
     case 'publish':
       return handlePublish(connection, packet)
@@ -64,4 +70,23 @@ export function connection__dispatch(connection: Connection, packet: Packet): vo
       connection.ctx.logger.warn(`client ${connection.label}: unexpected ${packet.cmd.toUpperCase()} from a client, closing`)
       connection.close(ReasonCode.ProtocolError, `unexpected ${packet.cmd}`)
   }
+}
+
+function packetIdValid(packet: Packet): boolean {
+  switch (packet.cmd) {
+    case 'publish':
+      if (packet.qos === 0) return true
+      break
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'subscribe':
+    case 'unsubscribe':
+      break
+    default:
+      return true
+  }
+  const id = packet.messageId
+  return id !== undefined && Number.isInteger(id) && id >= 1 && id <= 65_535
 }

@@ -13,6 +13,11 @@ import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void | Promise<void> {
   const ctx = connection.ctx
   const v5 = connection.protocolVersion === 5
+  if (packet.subscriptions.length === 0) {
+    // [MQTT-3.8.3-3] a SUBSCRIBE must hold at least one topic filter.
+    connection.close(ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter')
+    return
+  }
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined
   if (subscriptionId === 0) {
     connection.close(ReasonCode.ProtocolError, 'subscription identifier 0') // §3.8.2.1.2: 0 is a protocol error

@@ -4,6 +4,11 @@ import {type IUnsubscribePacket, ReasonCode} from '../../protocol/index.js'
 import {hooks__notify} from './hook-call.js'
 
 export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
+  if (packet.unsubscriptions.length === 0) {
+    // [MQTT-3.10.3-2] an UNSUBSCRIBE must hold at least one topic filter.
+    connection.close(ReasonCode.ProtocolError, 'UNSUBSCRIBE without a topic filter')
+    return
+  }
   const ctx = connection.ctx
   const session = connection.session!
   const codes: number[] = []
