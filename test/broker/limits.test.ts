@@ -45,6 +45,26 @@ describe('bad input and limits', () => {
     await stillServing(port)
   })
 
+  it('[MQTT-3.8.3-3] [MQTT-3.10.3-2] SUBSCRIBE / UNSUBSCRIBE without a topic filter close the connection', async () => {
+    const {port} = await startBroker()
+    for (const bytes of [[0x82, 0x02, 0x00, 0x01], [0xa2, 0x02, 0x00, 0x01]]) {
+      const raw = await RawClient.connect(port)
+      await raw.handshake()
+      raw.write(bytes)
+      await raw.waitClosed()
+      expect(raw.packets.filter((p) => p.cmd === 'suback' || p.cmd === 'unsuback')).toEqual([])
+    }
+    await stillServing(port)
+  })
+
+  it('[MQTT-2.2.1-3] a QoS 1 PUBLISH with packet identifier 0 closes the connection', async () => {
+    const {port} = await startBroker()
+    const raw = await RawClient.connect(port)
+    await raw.handshake()
+    raw.write([0x32, 0x05, 0x00, 0x01, 0x74, 0x00, 0x00])
+    await raw.waitClosed()
+  })
+
   it('a truncated packet followed by the socket closing does not disturb the broker', async () => {
     const {port} = await startBroker()
     const raw = await RawClient.connect(port)
