@@ -100,13 +100,13 @@ describe('mqttkit broker with TLS, WS and WSS listeners', () => {
     copyFileSync(pki.otherCert, cert)
     copyFileSync(pki.otherKey, key)
     broker.child.kill('SIGHUP')
-    await expect.poll(() => serverCn(broker.urls.mqtts!), {timeout: 5000}).toBe('reloaded.localhost')
-    await expect.poll(() => serverCn(broker.urls.wss!), {timeout: 5000}).toBe('reloaded.localhost')
+    await expect.poll(() => serverCn(broker.urls.mqtts!), {timeout: 10_000}).toBe('reloaded.localhost')
+    await expect.poll(() => serverCn(broker.urls.wss!), {timeout: 10_000}).toBe('reloaded.localhost')
 
     // A broken renewal (key no longer matches) keeps the current certificate and the broker running.
     writeFileSync(key, 'not a key')
     broker.child.kill('SIGHUP')
-    await expect.poll(() => broker.output(), {timeout: 5000}).toMatch(/certificate reload failed for mqtts:/)
+    await expect.poll(() => broker.output(), {timeout: 10_000}).toMatch(/certificate reload failed for mqtts:/)
     expect(await serverCn(broker.urls.mqtts!)).toBe('reloaded.localhost')
 
     // Connections made before the reloads were kept.
@@ -118,7 +118,7 @@ describe('mqttkit broker with TLS, WS and WSS listeners', () => {
     const exited = new Promise<number | null>((resolve) => broker.child.once('exit', resolve))
     broker.child.kill('SIGTERM')
     expect(await exited).toBe(0)
-  })
+  }, 60_000) // four listeners, TLS handshakes and two reloads in a child process: slow on a loaded CI machine
 
   it('refuses flags that do not fit together, with a message naming them', async () => {
     const [noKey, noCa, missing] = await Promise.all([
@@ -132,5 +132,5 @@ describe('mqttkit broker with TLS, WS and WSS listeners', () => {
     expect(noCa.output).toContain('--require-certificate needs --ca')
     expect(missing.code).toBe(1)
     expect(missing.output).toContain('/nonexistent/server.crt')
-  })
+  }, 60_000)
 })
