@@ -128,8 +128,13 @@ describe('mqttkit broker security flags', () => {
         socket.on('close', () => resolve(connack))
         socket.write(mqttPacket.generate({cmd: 'connect', clientId: `rate-${Math.random()}`, protocolVersion: 4}))
       })
+    const started = performance.now()
     const results = await Promise.all(Array.from({length: 8}, attempt))
-    expect(results.filter(Boolean).length).toBe(2)
+    // Burst 2, plus 2 per second refilled while the attempts were under way (a slow machine).
+    const accepted = results.filter(Boolean).length
+    expect(accepted).toBeGreaterThanOrEqual(2)
+    expect(accepted).toBeLessThanOrEqual(2 + Math.floor(((performance.now() - started) / 1000) * 2))
+    expect(accepted).toBeLessThan(8)
   })
 
   it('refuses to start on a missing or malformed file, naming the file and line (exit 1)', async () => {
