@@ -35,6 +35,11 @@ unique_subject = no
 commonName = supplied
 `
 
+/** `openssl ca` dates: YYYYMMDDHHMMSSZ. */
+function utcStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
+}
+
 export function pki__create(dir: string): TestPki {
   writeFileSync(join(dir, 'ca.cnf'), CA_CONFIG)
   writeFileSync(join(dir, 'index.txt'), '')
@@ -49,9 +54,11 @@ export function pki__create(dir: string): TestPki {
   issue('good', 'localhost', 'DNS:localhost,IP:127.0.0.1')
   issue('expired', 'localhost', 'DNS:localhost,IP:127.0.0.1', {start: '20200101000000Z', end: '20210101000000Z'})
   issue('wronghost', 'broker.example.com', 'DNS:broker.example.com')
+  issue('future', 'localhost', 'DNS:localhost,IP:127.0.0.1', {start: '20990101000000Z', end: '21000101000000Z'})
+  issue('soon', 'localhost', 'DNS:localhost,IP:127.0.0.1', {start: '20200101000000Z', end: utcStamp(Date.now() + 5 * 24 * 3600 * 1000)})
   ssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'selfsigned.key', '-out', 'selfsigned.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'])
   // mosquitto drops root privileges before reading its key files.
-  for (const name of ['ca', 'good', 'expired', 'wronghost', 'selfsigned']) chmodSync(join(dir, `${name}.key`), 0o644)
+  for (const name of ['ca', 'good', 'expired', 'wronghost', 'future', 'soon', 'selfsigned']) chmodSync(join(dir, `${name}.key`), 0o644)
 
   return {
     dir,

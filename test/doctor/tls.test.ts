@@ -71,6 +71,16 @@ describe('TLS handshake and certificate', () => {
     expect(r.fix?.[0]).toContain('renew the broker certificate')
   })
 
+  it('diagnoses a certificate that is not valid yet, and warns about one that expires within 14 days', async () => {
+    const future = await tlsResult(target(await tlsServer('future'), {ca: pki.ca}))
+    expect(future.status).toBe('fail')
+    expect(future.detail).toContain('the certificate is valid only from 2099-01-01 00:00:00 UTC')
+    expect(future.fix?.[0]).toContain('check the clock')
+    const soon = await tlsResult(target(await tlsServer('soon'), {ca: pki.ca}))
+    expect(soon.status).toBe('warn')
+    expect(soon.detail).toMatch(/^the certificate expires soon \(\d{4}-/)
+  })
+
   it('diagnoses a certificate issued for another host name, naming the names it does list', async () => {
     const r = await tlsResult(target(await tlsServer('wronghost'), {ca: pki.ca}))
     expect(r.status).toBe('fail')
