@@ -200,6 +200,16 @@ describe('a mosquitto started by the test', () => {
     expect(r.detail).toBe(`mqtt://127.0.0.1:${port} accepted TCP but sent no CONNACK (no answer): it is not an MQTT broker, or not on this protocol`)
   })
 
+  it('fails DNS for a name that cannot exist, and skips every later step', async () => {
+    const t = {...target(1883), host: 'no-such-broker.invalid', display: 'mqtt://no-such-broker.invalid:1883'}
+    const report = await doctor__run(checks__select(['target']), options([], {local: false, target: t}))
+    const dns = byId(report.checks, 'target.dns')
+    expect(dns.status).toBe('fail')
+    // ENOTFOUND with a working resolver; without network the resolver itself may fail (EAI_AGAIN).
+    expect(dns.detail).toMatch(/"no-such-broker\.invalid" does not exist in DNS \(ENOTFOUND\)|resolving "no-such-broker\.invalid" failed/)
+    expect(report.checks.filter((c) => c.id !== 'target.dns').every((c) => c.status === 'skip')).toBe(true)
+  })
+
   it('explains "connection refused" on a port nobody listens on', async (ctx) => {
     if (!needMosquitto(ctx)) return
     const port = await freePort()
