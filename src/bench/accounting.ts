@@ -15,6 +15,8 @@ export interface PublisherTally {
 
 export class DeliveryGroup {
   readonly publishers = new Map<number, PublisherTally>()
+  /** Members whose subscription the broker accepted: a group that never got one expects nothing. */
+  subscribed = 0
   constructor(
     readonly name: string,
     readonly expectedFrom: number[] | null,

@@ -238,6 +238,7 @@ export class Engine implements ClientHandler {
 
   private allDelivered(): boolean {
     for (const g of this.groups.values()) {
+      if (g.subscribed === 0) continue
       let expected = 0
       let got = 0
       for (const p of g.expectedFrom ?? []) {
@@ -301,7 +302,8 @@ export class Engine implements ClientHandler {
 
   onSubscribed(client: BenchClient, ok: boolean, reason: string): void {
     this.subscribed++
-    if (!ok) {
+    if (ok) (client.owner as Owner).tally!.group.subscribed++
+    else {
       count__add(this.connectFailures, reason)
       client.close()
     }
@@ -368,7 +370,8 @@ export class Engine implements ClientHandler {
       ackLatency: histogram__encode(this.ackLatency),
       connectLatency: histogram__encode(this.connectLatency),
       timeline: {published: this.pubTimeline.counts, received: this.recvTimeline.counts},
-      groups: [...this.groups.values()].map((g) => g.toPartial()),
+      // A subscriber that never subscribed (connection or SUBACK failure, counted there) is not a loss of messages.
+      groups: [...this.groups.values()].filter((g) => g.subscribed > 0).map((g) => g.toPartial()),
       sentByPublisher,
     }
   }

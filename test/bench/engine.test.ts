@@ -86,6 +86,17 @@ describe('bench run', () => {
     expect(r.lost).toBe(0)
   })
 
+  it('a subscription the broker refuses is reported with its reason, not as lost messages', async (ctx) => {
+    // A filter with `#` before the end is malformed [MQTT-4.7.1-2]: mosquitto disconnects both subscribers.
+    const port = await mosquittoPort(ctx)
+    const r = await bench__run(spec(port, {subscribers: 2, filter: 'bt/%i/#/x', publishers: 1, count: 50, target: target(port, 5)}), 'x')
+    expect(Object.values(r.connections.disconnects)).toEqual([2])
+    expect(Object.keys(r.connections.disconnects)[0]).toMatch(/^DISCONNECT .*\(0x81\) from broker$/)
+    expect(r.published).toBe(50)
+    expect(r.expected).toBe(0)
+    expect(r.lost).toBe(0)
+  })
+
   it('a filter matching only some publishers expects only their messages', async () => {
     // Subscriber filter bt/1 matches publisher 1 of 0..2 alone.
     const r = await bench__run(spec(mqttkit.port, {publishers: 3, filter: 'bt/1', count: 100}), 'x')
