@@ -58,8 +58,8 @@ describe('JSON gateway from a browser', () => {
     expect((await fromBrowser).payload.toString()).toBe('hello from the browser')
     const log = tab.locator('#log')
     // The page subscribed to demo/# and sees its own message, then one from the MQTT client.
-    await expect.poll(() => log.textContent(), {timeout: 5000}).toContain('demo/hello: hello from the browser')
+    await expect.poll(() => log.textContent(), {timeout: 10_000}).toContain('demo/hello: hello from the browser')
     await mq.publishAsync('demo/from-mqtt', 'hello from mqtt.js', {qos: 1})
-    await expect.poll(() => log.textContent(), {timeout: 5000}).toContain('demo/from-mqtt: hello from mqtt.js')
+    await expect.poll(() => log.textContent(), {timeout: 10_000}).toContain('demo/from-mqtt: hello from mqtt.js')
   })
 })

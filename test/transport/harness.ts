@@ -20,7 +20,7 @@ export function portOf(broker: Broker, type: ListenerSpec['type']): number {
 const clients = new Set<MqttClient>()
 
 export async function mqtt__connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(url, {reconnectPeriod: 0, connectTimeout: 5000, ...options})
+  const client = await mqtt.connectAsync(url, {reconnectPeriod: 0, connectTimeout: 10_000, ...options})
   clients.add(client)
   return client
 }

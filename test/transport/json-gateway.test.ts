@@ -26,9 +26,9 @@ class JsonClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message))
   }
 
-  /** The first received message matching `fields` (waits up to 5 s). */
+  /** The first received message matching `fields` (waits up to 10 s). */
   async next(fields: Json): Promise<Json> {
-    const deadline = Date.now() + 5000
+    const deadline = Date.now() + 10_000
     for (;;) {
       const found = this.received.find((m) => Object.entries(fields).every(([k, v]) => m[k] === v))
       if (found !== undefined) {

@@ -63,13 +63,13 @@ const tlsArgs = (port: number) => ['-h', '127.0.0.1', '-p', String(port), '--caf
 describe('MQTT over TLS with mosquitto clients', () => {
   it('mosquitto_sub over TLS receives what mosquitto_pub sends over TLS', async (ctx) => {
     if (!requireProgram(ctx, PUB, 'mosquitto-clients') || !requireProgram(ctx, SUB, 'mosquitto-clients')) return
-    const sub = spawn(SUB, [...tlsArgs(tlsPort), '-t', 'tls/t', '-C', '1', '-W', '10', '-V', 'mqttv5'])
+    const sub = spawn(SUB, [...tlsArgs(tlsPort), '-t', 'tls/t', '-C', '1', '-W', '20', '-V', 'mqttv5'])
     children.push(sub)
     let out = ''
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
     const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve))
     // mosquitto_sub prints nothing when subscribed: publish (retained-free) until it has received one.
-    const deadline = Date.now() + 8000
+    const deadline = Date.now() + 15_000
     while (out === '' && Date.now() < deadline) {
       await run(PUB, [...tlsArgs(tlsPort), '-t', 'tls/t', '-m', 'over tls', '-q', '1'])
       await new Promise((r) => setTimeout(r, 200))

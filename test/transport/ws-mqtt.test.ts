@@ -50,7 +50,7 @@ async function rawClient(version: 4 | 5 = 4): Promise<{socket: WebSocket; packet
     socket,
     packets,
     async next(cmd) {
-      await expect.poll(() => packets.some((p) => p.cmd === cmd), {timeout: 5000}).toBe(true)
+      await expect.poll(() => packets.some((p) => p.cmd === cmd), {timeout: 10_000}).toBe(true)
       return packets.splice(packets.findIndex((p) => p.cmd === cmd), 1)[0]!
     },
   }
