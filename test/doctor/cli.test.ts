@@ -78,7 +78,8 @@ afterAll(async () => {
   if (dir) await rm(dir, {recursive: true, force: true})
 })
 
-describe('mqttkit doctor (CLI)', () => {
+// Concurrent: each test spawns its own CLI process and waits mostly on oclif's start-up.
+describe.concurrent('mqttkit doctor (CLI)', () => {
   it.skipIf(process.platform !== 'linux')('--json: a held port gives the documented schema, pid and command line, and exit code 2', async () => {
     const {code, stdout, stderr} = await doctor(['--json', '--no-default-ports', '--port', String(heldPort), '--check', 'ports', '--check', 'node', '--timeout', '1'])
     expect(code).toBe(2)
