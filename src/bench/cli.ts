@@ -244,11 +244,12 @@ export async function bench__execute(scenario: Scenario, flags: BenchFlags, json
     const spec = bench__spec(scenario, flags, target)
     spinner.start()
     spinner.text = 'connecting…'
-    const result = await bench__run(spec, local.length ? `mqttkit (${display(target)})` : display(target), {
-      workers: flags.workers,
-      signal: controller.signal,
-      onProgress,
-    })
+    const label = local.length ? `mqttkit (${display(target)})` : display(target)
+    const options = {workers: flags.workers, signal: controller.signal, onProgress}
+    let result = await bench__run(spec, label, options)
+    // As pub/sub do: without -V, a broker that refuses MQTT 5 gets one more try with 3.1.1.
+    if (flags['protocol-version'] === undefined && refusedVersion(result) && !controller.signal.aborted)
+      result = await bench__run({...spec, target: {...target, protocolVersion: 4}}, label, options)
     spinner.stop()
     if (flags.output) writeFileSync(flags.output, report__html([result]))
     return {data: result, text: format__summary(result), exitCode: exitCodeOf(result, controller.signal.aborted)}
@@ -290,6 +291,11 @@ class StatusLine {
     const line = plain.length > width - 1 ? plain.slice(0, width - 2) + '…' : this.current
     process.stderr.write(`\r\u001B[K${line}`)
   }
+}
+
+function refusedVersion(r: BenchResult): boolean {
+  const keys = Object.keys(r.connections.failures)
+  return r.connections.connected === 0 && keys.length > 0 && keys.every((k) => /^CONNACK (unacceptable|unsupported) protocol version/.test(k))
 }
 
 function exitCodeOf(r: BenchResult, interrupted: boolean): number {

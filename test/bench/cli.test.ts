@@ -4,6 +4,7 @@
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -99,6 +100,33 @@ describe('mqttkit bench (CLI)', () => {
     const text = await mqttkit(['bench', 'pub', '-n', '50', '--rounds', '1', '--compare', 'mqttkit', `mqtt://127.0.0.1:${mosquitto.port}`])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/publishedPerSec.*\d+\.\d\d×/)
+  })
+
+  it('without -V, a broker that refuses MQTT 5 is tried again with 3.1.1 (as pub and sub do)', async () => {
+    // A gate in front of the broker answering MQTT 5 CONNECTs with 0x84 (unsupported protocol version).
+    const gate = net.createServer((client) => {
+      client.once('data', (first: Buffer) => {
+        let i = 1
+        while (first[i]! & 0x80) i++
+        if (first[i + 7] === 5) return client.end(Buffer.from([0x20, 3, 0, 0x84, 0]))
+        const upstream = net.connect(broker.port, '127.0.0.1', () => upstream.write(first))
+        client.pipe(upstream).pipe(client)
+        client.on('error', () => upstream.destroy())
+        upstream.on('error', () => client.destroy())
+      })
+    })
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r))
+    try {
+      const port = (gate.address() as net.AddressInfo).port
+      const {code, stdout} = await mqttkit(['bench', 'pub', '-h', '127.0.0.1', '-p', String(port), '-n', '20', '--json'])
+      expect(code).toBe(0)
+      expect(JSON.parse(stdout)).toMatchObject({published: 20, connections: {connected: 1, failed: 0}})
+      const pinned = await mqttkit(['bench', 'pub', '-h', '127.0.0.1', '-p', String(port), '-n', '20', '-V', '5'])
+      expect(pinned.code).toBe(3)
+      expect(pinned.stdout).toMatch(/CONNACK unsupported protocol version \(0x84\) ×1/)
+    } finally {
+      gate.close()
+    }
   })
 
   it('bench conn against nothing: failures by reason and exit code 2', async () => {
