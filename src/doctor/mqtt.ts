@@ -16,11 +16,12 @@ export function mqtt__connect(options: IClientOptions, timeoutMs: number): Promi
   const started = performance.now()
   return new Promise((resolve) => {
     const client = mqtt.connect({
-      reconnectPeriod: 0,
-      connectTimeout: timeoutMs,
       clean: true,
       clientId: `mqttkit-doctor-${Math.random().toString(16).slice(2, 10)}`,
       ...options,
+      // One attempt, bounded by doctor's own --timeout whatever the shared flags asked for.
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
     })
     let settled = false
     const finish = (out: Omit<ConnectOutcome, 'ms'>) => {
