@@ -121,6 +121,13 @@ describe('ACL file', () => {
     expect(wild.canSubscribe('c/#/#')).toBe(false)
   })
 
+  it('substitutes in one pass: a user name "%c" does not become the client id', () => {
+    const acl = Acl.parse('pattern readwrite users/%u/#\n')
+    const trick = acl.forClient('%c', 'bob')
+    expect(trick.canWrite('users/bob/inbox')).toBe(false)
+    expect(trick.canWrite('users/%c/inbox')).toBe(true)
+  })
+
   it('with no rule for a user, refuses everything (an ACL is an allow-list)', () => {
     const stranger = Acl.parse('user alice\ntopic a\n').forClient('mallory', 'm')
     expect(stranger.canRead('a')).toBe(false)

@@ -104,18 +104,17 @@ const UNSAFE_SUBSTITUTION = /[/+#]/
 
 /** A rule with its placeholders substituted for one client; undefined when it does not concern that client. */
 function acl__compile(rule: AclRule, username: string | undefined, clientId: string): CompiledRule | undefined {
-  let filter = rule.filter
-  if (filter.includes('%u')) {
-    // A client without a user name has no %u: the rule is not about it.
-    if (username === undefined) return undefined
-    if (UNSAFE_SUBSTITUTION.test(username)) return {access: rule.access, levels: null}
-    filter = filter.replaceAll('%u', username)
+  const filter = rule.filter
+  const usesUser = filter.includes('%u')
+  const usesClient = filter.includes('%c')
+  // A client without a user name has no %u: the rule is not about it.
+  if (usesUser && username === undefined) return undefined
+  if ((usesUser && UNSAFE_SUBSTITUTION.test(username!)) || (usesClient && UNSAFE_SUBSTITUTION.test(clientId))) {
+    return {access: rule.access, levels: null}
   }
-  if (filter.includes('%c')) {
-    if (UNSAFE_SUBSTITUTION.test(clientId)) return {access: rule.access, levels: null}
-    filter = filter.replaceAll('%c', clientId)
-  }
-  return {access: rule.access, levels: filter.split('/')}
+  // One pass, so a user name containing "%c" is not substituted again (it would become another client's id).
+  const substituted = usesUser || usesClient ? filter.replace(/%[uc]/g, (token) => (token === '%u' ? username! : clientId)) : filter
+  return {access: rule.access, levels: substituted.split('/')}
 }
 
 function grants(access: AclAccess, wanted: 'read' | 'write'): boolean {
