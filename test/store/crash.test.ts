@@ -56,7 +56,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
       expect(firsts).toEqual([...firsts].sort((a, b) => a - b))
       console.log(`${sessions[i]!.name}: ${N} delivered after the crash, ${payloads.length - distinct.size} duplicates`)
     }
-  })
+  }, 60_000)
 
   it('[MQTT-4.4.0-1] messages sent but not acknowledged when the broker died are sent again, then the queue', async () => {
     const N = 300
@@ -97,7 +97,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
     expect(run.received.slice(0, inflightAtCrash).every((m) => m.dup)).toBe(true)
     expect(payloads.map(Number)).toEqual(Array.from({length: N}, (_, i) => i))
     console.log(`${inflightAtCrash} inflight at the crash resent with DUP, ${N - inflightAtCrash} queued delivered after`)
-  })
+  }, 60_000)
 
   it('[MQTT-3.3.2-5] a queued message whose expiry passed while the broker was down is not delivered', async () => {
     const db = join(tmp__dir(), 'msg-expiry.db')
@@ -119,5 +119,5 @@ describe('the SQLite store across kill -9 of the broker', () => {
     await until(() => run.received.length >= 1, 5_000)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(run.received.map((m) => m.payload)).toEqual(['lasting'])
-  })
+  }, 60_000)
 })

@@ -17,10 +17,10 @@ afterEach(crash__cleanup)
 afterAll(tmp__cleanup)
 
 describe('the SQLite store across broker restarts', () => {
-  it('retained messages survive kill -9 and a clean stop, deleted ones stay deleted', async () => {
+  it('retained messages survive kill -9; deleted ones stay deleted', async () => {
     const db = join(tmp__dir(), 'retained.db')
     let broker = await start(db)
-    let pub = await connect(broker, {clientId: 'ret-pub', protocolVersion: 5})
+    const pub = await connect(broker, {clientId: 'ret-pub', protocolVersion: 5})
     await pub.publishAsync('ret/1', 'one', {qos: 1, retain: true})
     await pub.publishAsync('ret/2', 'two', {qos: 0, retain: true})
     await pub.publishAsync('ret/3', 'three', {qos: 1, retain: true})
@@ -30,20 +30,26 @@ describe('the SQLite store across broker restarts', () => {
     await broker.kill9()
 
     broker = await start(db, broker.port)
-    const expected = [
-      {topic: 'ret/1', payload: 'one', retain: true, dup: false},
-      {topic: 'ret/2', payload: 'two', retain: true, dup: false},
-      {topic: 'ret/4', payload: 'four', retain: true, dup: false},
-    ]
     const afterCrash = collect(broker, {clientId: 'ret-sub', protocolVersion: 5})
     await afterCrash.connack
     await afterCrash.client.subscribeAsync('ret/#', {qos: 1})
     await until(() => afterCrash.received.length >= 3, 5_000)
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect([...afterCrash.received].sort((a, b) => a.topic.localeCompare(b.topic))).toEqual(expected)
+    expect([...afterCrash.received].sort((a, b) => a.topic.localeCompare(b.topic))).toEqual([
+      {topic: 'ret/1', payload: 'one', retain: true, dup: false},
+      {topic: 'ret/2', payload: 'two', retain: true, dup: false},
+      {topic: 'ret/4', payload: 'four', retain: true, dup: false},
+    ])
+  }, 60_000)
 
-    pub = await connect(broker, {clientId: 'ret-pub2', protocolVersion: 4})
-    await pub.publishAsync('ret/1', '', {qos: 1, retain: true})
+  it('retained messages survive a clean stop (SIGTERM, exit code 0)', async () => {
+    const db = join(tmp__dir(), 'retained-stop.db')
+    let broker = await start(db)
+    const pub = await connect(broker, {clientId: 'ret-pub2', protocolVersion: 4})
+    await pub.publishAsync('ret/1', 'one', {qos: 0, retain: true})
+    await pub.publishAsync('ret/2', 'two', {qos: 0, retain: true})
+    await pub.publishAsync('ret/1', '', {qos: 0, retain: true})
+    await new Promise((resolve) => setTimeout(resolve, 100))
     pub.end(true)
     expect(await broker.stop(), broker.output).toBe(0)
 
@@ -51,10 +57,10 @@ describe('the SQLite store across broker restarts', () => {
     const afterStop = collect(broker, {clientId: 'ret-sub2', protocolVersion: 4})
     await afterStop.connack
     await afterStop.client.subscribeAsync('ret/#', {qos: 1})
-    await until(() => afterStop.received.length >= 2, 5_000)
+    await until(() => afterStop.received.length >= 1, 5_000)
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(afterStop.received.map((m) => m.topic).sort()).toEqual(['ret/2', 'ret/4'])
-  })
+    expect(afterStop.received.map((m) => `${m.topic}=${m.payload}`)).toEqual(['ret/2=two'])
+  }, 60_000)
 
   it('[MQTT-3.1.2-23] session expiry keeps counting across a restart: a session expires on time, not later', async () => {
     const db = join(tmp__dir(), 'expiry.db')
@@ -77,5 +83,5 @@ describe('the SQLite store across broker restarts', () => {
     expect((await shortRun.connack).sessionPresent, `checked ${restartedLate} ms after the disconnection`).toBe(false)
     const longRun = collect(broker, long)
     expect((await longRun.connack).sessionPresent).toBe(true)
-  })
+  }, 60_000)
 })

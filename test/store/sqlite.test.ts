@@ -25,11 +25,12 @@ function factory(options: SqliteStoreOptions) {
   }
 }
 
-describe('SqliteStore', () => {
+describe('SqliteStore (worker thread, the default)', () => {
   storeSuite(factory({}))
 })
 
-// The other commit paths: a timer instead of once per turn, commits forced by a small batch limit, fsync per commit.
-describe('SqliteStore (commitInterval 5 ms, maxBatch 7, synchronous full)', () => {
-  storeSuite(factory({commitInterval: 5, maxBatch: 7, synchronous: 'full'}))
+// The other commit paths: on the caller's thread, a timer instead of once per turn, commits forced by a small batch
+// limit, fsync per commit.
+describe('SqliteStore (main thread, commitInterval 5 ms, maxBatch 7, synchronous full)', () => {
+  storeSuite(factory({thread: 'main', commitInterval: 5, maxBatch: 7, synchronous: 'full'}))
 })

@@ -51,8 +51,13 @@ export function codec__messageParams(m: StoredMessage): [string, Buffer, number,
   return [m.topic, m.payload, m.qos, m.retain ? 1 : 0, codec__toJson(m.properties), m.expiresAt ?? null]
 }
 
+/** Rows read in the store's worker thread arrive as Uint8Array; the broker works with Buffers (no copy here). */
+export function codec__buffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 export function codec__message(row: MessageRow): StoredMessage {
-  const message: StoredMessage = {topic: row.topic, payload: row.payload, qos: row.qos as QoS, retain: row.retain === 1}
+  const message: StoredMessage = {topic: row.topic, payload: codec__buffer(row.payload), qos: row.qos as QoS, retain: row.retain === 1}
   const properties = codec__fromJson<MessageProperties>(row.props)
   if (properties) message.properties = properties
   if (row.expires_at !== null) message.expiresAt = row.expires_at

@@ -146,30 +146,45 @@ export function open__database(file: string, settings: OpenSettings): BetterSqli
   }
 }
 
-/**
- * Drops expired retained and queued messages, then reads everything back. Sessions still marked connected (the
- * broker died with them online) come back disconnected at the last moment the store knew the broker was alive,
- * so their expiry keeps counting across the crash.
- */
-export function open__snapshot(db: BetterSqlite3.Database, now: number): StoreSnapshot {
+/** The tables as read at open, before decoding (what the store's worker thread sends to the broker's thread). */
+export interface SnapshotRows {
+  retained: MessageRow[]
+  sessions: SessionRow[]
+  queue: QueueRow[]
+  inflight: InflightRow[]
+  /** The last moment the store knew the broker was alive (its last commit), or now for a new file. */
+  lastAlive: number
+}
+
+/** Drops expired retained and queued messages, then reads every table. */
+export function open__readRows(db: BetterSqlite3.Database, now: number): SnapshotRows {
   db.transaction(() => {
     db.prepare('DELETE FROM retained WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
     db.prepare('DELETE FROM queue WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
   })()
   const alive = db.prepare(`SELECT value FROM meta WHERE key = 'alive_at'`).get() as {value: number} | undefined
-  const lastAlive = alive?.value ?? now
-
-  const sessions = (db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map((row) => {
-    const session = codec__session(row)
-    if (session.disconnectedAt === null) session.disconnectedAt = lastAlive
-    return session
-  })
   return {
-    retained: (db.prepare('SELECT * FROM retained').all() as MessageRow[]).map(codec__message),
-    sessions,
-    queued: (db.prepare('SELECT * FROM queue ORDER BY client_id, seq').all() as QueueRow[]).map(codec__queued),
-    inflight: (db.prepare('SELECT * FROM inflight ORDER BY client_id, direction, packet_id').all() as InflightRow[]).map(
-      codec__inflight,
-    ),
+    retained: db.prepare('SELECT * FROM retained').all() as MessageRow[],
+    sessions: db.prepare('SELECT * FROM sessions').all() as SessionRow[],
+    queue: db.prepare('SELECT * FROM queue ORDER BY client_id, seq').all() as QueueRow[],
+    inflight: db.prepare('SELECT * FROM inflight ORDER BY client_id, direction, packet_id').all() as InflightRow[],
+    lastAlive: alive?.value ?? now,
+  }
+}
+
+/**
+ * Rows to records. Sessions still marked connected (the broker died with them online) come back disconnected at
+ * the last moment the store knew the broker was alive, so their expiry keeps counting across the crash.
+ */
+export function open__decode(rows: SnapshotRows): StoreSnapshot {
+  return {
+    retained: rows.retained.map(codec__message),
+    sessions: rows.sessions.map((row) => {
+      const session = codec__session(row)
+      if (session.disconnectedAt === null) session.disconnectedAt = rows.lastAlive
+      return session
+    }),
+    queued: rows.queue.map(codec__queued),
+    inflight: rows.inflight.map(codec__inflight),
   }
 }

@@ -90,3 +90,63 @@ export function write__deleteRuns(keys: number[], remove: (first: number, last: 
 
   remove(first, last)
 }
+
+/** Everything one group commit writes: the final state of each key changed since the previous commit. */
+export interface Batch {
+  /** Clients whose session was deleted: their session, queue and inflight rows go first. */
+  cascade: string[]
+  /** [client id, row or null to delete] */
+  sessions: Array<[string, Row | null]>
+  /** [topic, row or null to delete] */
+  retained: Array<[string, Row | null]>
+  /** [client id, rows to upsert, seqs to delete] */
+  queue: Array<[string, Row[], number[]]>
+  /** [client id, rows to upsert, keys (direction * 0x10000 + packet id) to delete] */
+  inflight: Array<[string, Row[], number[]]>
+}
+
+/** Writes one batch; run it inside a transaction. */
+export function write__batch(s: Statements, batch: Batch): void {
+  for (const clientId of batch.cascade) {
+    s.deleteSession.run(clientId)
+    s.deleteQueueOf.run(clientId)
+    s.deleteInflightOf.run(clientId)
+  }
+
+  for (const [clientId, row] of batch.sessions) {
+    if (row) s.upsertSession.run(row)
+    else s.deleteSession.run(clientId)
+  }
+
+  for (const [topic, row] of batch.retained) {
+    if (row) s.upsertRetained.run(row)
+    else s.deleteRetained.run(topic)
+  }
+
+  for (const [clientId, upserts, deletes] of batch.queue) {
+    write__deleteRuns(deletes, (first, last) => s.deleteQueue.run(clientId, first, last))
+    write__upsert(upserts, s.upsertQueue, s.upsertQueueChunk)
+  }
+
+  for (const [clientId, upserts, deletes] of batch.inflight) {
+    // Packet id 0 does not exist, so a run of consecutive keys never spans both directions.
+    write__deleteRuns(deletes, (first, last) => s.deleteInflight.run(clientId, first >>> 16, first & 0xffff, last & 0xffff))
+    write__upsert(upserts, s.upsertInflight, s.upsertInflightChunk)
+  }
+}
+
+/** Writes a batch in one transaction, with the "alive" timestamp; throws (and writes nothing) on failure. */
+export class BatchWriter {
+  private readonly transaction: (batch: Batch, now: number) => void
+
+  constructor(statements: Statements, db: BetterSqlite3.Database) {
+    this.transaction = db.transaction((batch: Batch, now: number) => {
+      write__batch(statements, batch)
+      statements.alive.run(now)
+    })
+  }
+
+  write(batch: Batch): void {
+    this.transaction(batch, Date.now())
+  }
+}

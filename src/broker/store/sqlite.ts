@@ -7,16 +7,19 @@
  * pending). `flush()` resolves after the commit that holds every earlier mutation, so the broker can acknowledge
  * a whole burst of QoS 1/2 PUBLISH packets with one write. See sqlite-open.ts for why a commit survives `kill -9`.
  *
- * A failed commit (disk full, I/O error) rolls back and keeps everything pending: flush() callers are rejected
+ * Commits run one at a time on the store's worker thread (sqlite-commit.ts); while one is being written the next
+ * batch gathers, so batches grow with the load by themselves.
+ *
+ * A failed commit (disk full, I/O error) rolls back and keeps its batch: flush() callers are rejected
  * (so the broker does not acknowledge what is not stored), `onError` hears about it, and the commit is retried
  * every second until it succeeds. Nothing is dropped silently.
  */
 import {resolve} from 'node:path'
-import type BetterSqlite3 from 'better-sqlite3'
-import {StoreError, storeError__fromSqlite} from './errors.js'
+import {StoreError} from './errors.js'
 import {DIRECTION, STATE, codec__messageParams, codec__sessionParams, codec__toJson} from './sqlite-codec.js'
-import {open__database, open__snapshot} from './sqlite-open.js'
-import {type Row, type Statements, write__deleteRuns, write__prepare, write__upsert} from './sqlite-write.js'
+import {type Committer, MainThreadCommitter, WorkerCommitter} from './sqlite-commit.js'
+import {open__decode} from './sqlite-open.js'
+import type {Batch, Row} from './sqlite-write.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
 
 export interface SqliteStoreOptions {
@@ -30,6 +33,8 @@ export interface SqliteStoreOptions {
   maxBytes?: number
   /** Write-ahead log pages between checkpoints (SQLite's wal_autocheckpoint; default 1000, 0: never). */
   checkpointPages?: number
+  /** 'worker' (default): SQLite writes on its own thread, off the broker's event loop; 'main': on the caller's. */
+  thread?: 'worker' | 'main'
   /** Check the whole file at open (PRAGMA quick_check); default true. */
   verify?: boolean
   /** Hears commit failures (StoreError); default: a process warning on stderr. */
@@ -48,26 +53,27 @@ export class SqliteStore implements Store {
   readonly path: string
   onError?: (error: Error) => void
   /**
-   * Counters for monitoring and benchmarks: group commits done, mutations recorded, failed commits, time spent
-   * committing (total and longest, ms).
+   * Counters for monitoring and benchmarks: group commits done, mutations recorded, failed commits, time from
+   * handing a batch over to its commit (total and longest, ms).
    */
   readonly stats = {commits: 0, rows: 0, failures: 0, commitMs: 0, maxCommitMs: 0}
 
   private readonly options: Required<Pick<SqliteStoreOptions, 'commitInterval' | 'maxBatch' | 'synchronous' | 'verify'>> &
     SqliteStoreOptions
-  private db?: BetterSqlite3.Database
-  private statements?: Statements
-  private transaction?: () => void
+  private committer?: Committer
   private state: 'new' | 'open' | 'closed' = 'new'
 
-  // Pending writes; null means "delete". Cleared only after a successful commit.
-  private readonly retained = new Map<string, Row | null>()
-  private readonly sessions = new Map<string, Row | null>()
-  private readonly cascade = new Set<string>()
-  private readonly queue = new Map<string, Map<number, Row | null>>()
-  private readonly inflight = new Map<string, Map<number, Row | null>>()
+  // Pending writes; null means "delete". Handed to the committer as one Batch.
+  private retained = new Map<string, Row | null>()
+  private sessions = new Map<string, Row | null>()
+  private cascade = new Set<string>()
+  private queue = new Map<string, Map<number, Row | null>>()
+  private inflight = new Map<string, Map<number, Row | null>>()
   private pending = 0
+  /** flush() callers waiting for the next commit, and for the one being written. */
   private waiters: Waiter[] = []
+  private writing: Promise<void> | null = null
+  private writingWaiters: Waiter[] = []
   private timer?: NodeJS.Timeout
   private immediate?: NodeJS.Immediate
   private failing = false
@@ -81,35 +87,42 @@ export class SqliteStore implements Store {
 
   async open(): Promise<StoreSnapshot> {
     if (this.state === 'open') throw new StoreError('io', `${this.name} is already open`, this.path)
-    const db = open__database(this.path, this.options)
-    try {
-      const snapshot = open__snapshot(db, Date.now())
-      this.statements = write__prepare(db)
-      this.statements.alive.run(Date.now())
-      this.db = db
-      this.state = 'open'
-      return snapshot
-    } catch (error) {
-      db.close()
-      throw storeError__fromSqlite(error, this.path, 'open')
+    const settings = {
+      synchronous: this.options.synchronous,
+      verify: this.options.verify,
+      maxBytes: this.options.maxBytes,
+      checkpointPages: this.options.checkpointPages,
     }
+    const committer =
+      this.options.thread === 'main' ? new MainThreadCommitter(this.path, settings) : new WorkerCommitter(this.path, settings)
+    const rows = await committer.open()
+    this.committer = committer
+    this.state = 'open'
+    this.failing = false
+    return open__decode(rows)
   }
 
   async close(): Promise<void> {
     if (this.state !== 'open') return
     this.cancelTimers()
     this.state = 'closed'
-    const db = this.db!
-    this.db = undefined
+    const committer = this.committer!
+    this.committer = undefined
     try {
-      if (this.pending > 0) this.writePending(db)
-      this.settle(null)
-    } catch (error) {
-      const storeError = storeError__fromSqlite(error, this.path, 'write')
-      this.settle(storeError)
-      throw storeError
+      if (this.writing) await this.writing
+      if (this.pending > 0) {
+        const waiters = this.waiters
+        this.waiters = []
+        try {
+          await committer.write(this.takeBatch())
+          settle(waiters, null)
+        } catch (error) {
+          settle(waiters, error as Error)
+          throw error
+        }
+      }
     } finally {
-      db.close()
+      await committer.close()
     }
   }
 
@@ -176,7 +189,12 @@ export class SqliteStore implements Store {
       return this.pending === 0 ? Promise.resolve() : Promise.reject(this.closedError())
     }
 
-    if (this.pending === 0) return Promise.resolve()
+    if (this.pending === 0) {
+      if (!this.writing) return Promise.resolve()
+      // Nothing new: what this caller waits for is the batch being written.
+      return new Promise<void>((resolve, reject) => this.writingWaiters.push({resolve, reject}))
+    }
+
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({resolve, reject})
       this.schedule()
@@ -201,7 +219,7 @@ export class SqliteStore implements Store {
   }
 
   private schedule(): void {
-    if (this.timer || this.immediate) return
+    if (this.timer || this.immediate || this.writing) return
     if (this.failing) this.timer = setTimeout(this.commit, RETRY_MS)
     else if (this.options.commitInterval > 0) this.timer = setTimeout(this.commit, this.options.commitInterval)
     else this.immediate = setImmediate(this.commit)
@@ -214,104 +232,90 @@ export class SqliteStore implements Store {
     this.immediate = undefined
   }
 
-  /** An arrow function: handed to setImmediate/setTimeout without a closure per schedule. */
+  /** Moves everything pending into one Batch and starts over with empty maps. */
+  private takeBatch(): Batch {
+    const batch: Batch = {
+      cascade: [...this.cascade],
+      sessions: [...this.sessions],
+      retained: [...this.retained],
+      queue: split(this.queue),
+      inflight: split(this.inflight),
+    }
+    this.retained = new Map()
+    this.sessions = new Map()
+    this.cascade = new Set()
+    this.queue = new Map()
+    this.inflight = new Map()
+    this.pending = 0
+    return batch
+  }
+
+  /** Hands what is pending to the committer (one batch at a time); an arrow function for setImmediate/setTimeout. */
   private readonly commit = (): void => {
     this.cancelTimers()
-    if (this.state !== 'open' || this.pending === 0) {
-      this.settle(null)
+    if (this.state !== 'open' || this.writing) return
+    if (this.pending === 0) {
+      const waiters = this.waiters
+      this.waiters = []
+      settle(waiters, null)
       return
     }
 
-    try {
-      const started = performance.now()
-      this.writePending(this.db!)
-      const took = performance.now() - started
+    const batch = this.takeBatch()
+    this.writingWaiters = this.waiters
+    this.waiters = []
+    const started = performance.now()
+    this.writing = this.committer!.write(batch).then(
+      () => this.written(started, batch, null),
+      (error: Error) => this.written(started, batch, error),
+    )
+  }
+
+  private written(started: number, batch: Batch, error: Error | null): void {
+    const took = performance.now() - started
+    const waiters = this.writingWaiters
+    this.writingWaiters = []
+    this.writing = null
+    if (error) {
+      this.mergeBack(batch)
+      this.failing = true
+      this.stats.failures++
+      settle(waiters, error)
+      this.report(error)
+    } else {
+      this.failing = false
       this.stats.commits++
       this.stats.commitMs += took
       if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took
-      this.failing = false
-      this.settle(null)
-    } catch (error) {
-      const storeError = storeError__fromSqlite(error, this.path, 'write')
-      this.failing = true
-      this.stats.failures++
-      this.settle(storeError)
-      this.report(storeError)
-      this.schedule()
+      settle(waiters, null)
     }
+
+    if (this.state === 'open' && (this.pending > 0 || this.waiters.length > 0)) this.schedule()
   }
 
-  /** Writes everything pending in one transaction; clears it only if the transaction committed. */
-  private writePending(db: BetterSqlite3.Database): void {
-    this.transaction ??= db.transaction(this.writeRows)
-    this.transaction()
-    this.retained.clear()
-    this.sessions.clear()
-    this.cascade.clear()
-    this.queue.clear()
-    this.inflight.clear()
-    this.pending = 0
-  }
-
-  /** The body of a group commit (run inside the transaction by writePending). */
-  private readonly writeRows = (): void => {
-    const s = this.statements!
-    for (const clientId of this.cascade) {
-      s.deleteSession.run(clientId)
-      s.deleteQueueOf.run(clientId)
-      s.deleteInflightOf.run(clientId)
-    }
-
-    for (const [clientId, row] of this.sessions) {
-      if (row) s.upsertSession.run(row)
-      else s.deleteSession.run(clientId)
-    }
-
-    for (const [topic, row] of this.retained) {
-      if (row) s.upsertRetained.run(row)
-      else s.deleteRetained.run(topic)
-    }
-
-    const upserts: Row[] = []
-    const deletes: number[] = []
-    for (const [clientId, rows] of this.queue) {
-      for (const [seq, row] of rows) {
-        if (row) upserts.push(row)
-        else deletes.push(seq)
+  /**
+   * A batch that could not be written goes back under what changed since (newer changes to the same key win, and
+   * a session deleted since drops the batch's rows of that client), to be retried with the next commit.
+   */
+  private mergeBack(batch: Batch): void {
+    const deletedSince = new Set(this.cascade)
+    for (const clientId of batch.cascade) this.cascade.add(clientId)
+    for (const [clientId, row] of batch.sessions) if (!this.sessions.has(clientId)) this.sessions.set(clientId, row)
+    for (const [topic, row] of batch.retained) if (!this.retained.has(topic)) this.retained.set(topic, row)
+    const restore = (maps: Map<string, Map<number, Row | null>>, entries: Batch['queue'], key: (row: Row) => number) => {
+      for (const [clientId, upserts, deletes] of entries) {
+        if (deletedSince.has(clientId)) continue
+        const map = this.clientMap(maps, clientId)
+        for (const row of upserts) if (!map.has(key(row))) map.set(key(row), row)
+        for (const k of deletes) if (!map.has(k)) map.set(k, null)
       }
-
-      write__deleteRuns(deletes, (first, last) => s.deleteQueue.run(clientId, first, last))
-      deletes.length = 0
     }
-
-    write__upsert(upserts, s.upsertQueue, s.upsertQueueChunk)
-    upserts.length = 0
-    for (const [clientId, rows] of this.inflight) {
-      for (const [key, row] of rows) {
-        if (row) upserts.push(row)
-        else deletes.push(key)
-      }
-
-      // Keys are direction * 0x10000 + packet id; packet id 0 does not exist, so a run never spans both directions.
-      write__deleteRuns(deletes, (first, last) => s.deleteInflight.run(clientId, first >>> 16, first & 0xffff, last & 0xffff))
-      deletes.length = 0
-    }
-
-    write__upsert(upserts, s.upsertInflight, s.upsertInflightChunk)
-    s.alive.run(Date.now())
+    restore(this.queue, batch.queue, (row) => row[1] as number)
+    restore(this.inflight, batch.inflight, (row) => (row[1] as number) * 0x10000 + (row[2] as number))
+    this.pending += 1
   }
 
-  private settle(error: StoreError | null): void {
-    if (this.waiters.length === 0) return
-    const waiters = this.waiters
-    this.waiters = []
-    for (const waiter of waiters) {
-      if (error) waiter.reject(error)
-      else waiter.resolve()
-    }
-  }
-
-  private report(error: StoreError): void {
+  private report(error: Error): void {
     if (this.onError) this.onError(error)
     else process.emitWarning(error.message, {code: 'MQTTKIT_STORE'})
   }
@@ -327,4 +331,28 @@ export class SqliteStore implements Store {
   private assertOpen(): void {
     if (this.state !== 'open') throw this.closedError()
   }
+}
+
+function settle(waiters: Waiter[], error: Error | null): void {
+  for (const waiter of waiters) {
+    if (error) waiter.reject(error)
+    else waiter.resolve()
+  }
+}
+
+/** Per client: the rows to upsert and the keys to delete. */
+function split(maps: Map<string, Map<number, Row | null>>): Array<[string, Row[], number[]]> {
+  const out: Array<[string, Row[], number[]]> = []
+  for (const [clientId, rows] of maps) {
+    const upserts: Row[] = []
+    const deletes: number[] = []
+    for (const [key, row] of rows) {
+      if (row) upserts.push(row)
+      else deletes.push(key)
+    }
+
+    out.push([clientId, upserts, deletes])
+  }
+
+  return out
 }
