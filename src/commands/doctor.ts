@@ -29,7 +29,7 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
   ]
 
   static override flags = {
-    ...connectionFlags,
+    ...doctorConnectionFlags(),
     // Doctor's -p is repeatable: every port named is inspected locally; the first is also the broker's port.
     port: Flags.integer({
       char: 'p',
@@ -100,6 +100,23 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
     if (!json && code === 0 && report.summary.warn > 0) this.log(chalk.dim('warnings do not change the exit code without --strict'))
     return report
   }
+}
+
+/**
+ * The shared connection flags minus those doctor has no use for: --timeout bounds its CONNECT, and its test
+ * connections carry no will message.
+ */
+function doctorConnectionFlags() {
+  const {
+    'connect-timeout': _timeout,
+    'will-topic': _topic,
+    'will-payload': _payload,
+    'will-qos': _qos,
+    'will-retain': _retain,
+    'will-delay': _delay,
+    ...kept
+  } = connectionFlags
+  return kept
 }
 
 function platformOf(p: NodeJS.Platform): DoctorPlatform {
