@@ -11,11 +11,42 @@ import type {Session} from './session/session.js'
 import type {StoredMessage, SubscriptionRecord} from './store/store.js'
 import {RetainedTree, SharedGroups, SubscriptionTrie, topic__parseShared} from './topics/index.js'
 
-/** One client's merged view of all its subscriptions matching one message. */
-interface Match {
-  qos: number
-  retainAsPublished: boolean
-  subscriptionIds: number[] | undefined
+/**
+ * The clients one message matched, merged per client (several overlapping filters of one client give one entry at
+ * the highest QoS with all subscription ids). Parallel arrays reused from message to message: routing a message to
+ * N subscribers allocates no per-subscriber object.
+ */
+class MatchSet {
+  readonly index = new Map<string, number>()
+  ids: string[] = []
+  qos: number[] = []
+  rap: boolean[] = []
+  subIds: Array<number[] | undefined> = []
+  length = 0
+
+  add(clientId: string, sub: SubscriptionRecord): void {
+    const at = this.index.get(clientId)
+    if (at === undefined) {
+      const i = this.length++
+      this.index.set(clientId, i)
+      this.ids[i] = clientId
+      this.qos[i] = sub.qos
+      this.rap[i] = sub.retainAsPublished
+      this.subIds[i] = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId]
+      return
+    }
+    if (sub.qos > this.qos[at]!) this.qos[at] = sub.qos
+    if (sub.retainAsPublished) this.rap[at] = true
+    if (sub.subscriptionId !== undefined) (this.subIds[at] ??= []).push(sub.subscriptionId)
+  }
+
+  reset(): void {
+    if (this.length === 0) return
+    this.index.clear()
+    // Drop references so queued messages' id lists are not kept alive by the scratch arrays.
+    this.subIds.fill(undefined, 0, this.length)
+    this.length = 0
+  }
 }
 
 export class Router {
@@ -25,7 +56,7 @@ export class Router {
   private ctx!: BrokerContext
 
   // Per-route scratch state, saved and restored around nested routes (a hook that publishes while we route).
-  private matches = new Map<string, Match>()
+  private matches = new MatchSet()
   private from: string | null = null
   private message: StoredMessage | null = null
   private variants: PublishVariants | null = null
@@ -82,22 +113,23 @@ export class Router {
       this.walk(message)
       return this.count
     } finally {
-      this.matches.clear()
+      this.matches.reset()
       this.message = null
       this.variants = null
     }
   }
 
   private walk(message: StoredMessage): void {
+    const m = this.matches
     this.trie.match(message.topic, this.collect)
-    for (const [clientId, match] of this.matches) this.deliverTo(clientId, match.qos, match.retainAsPublished, match.subscriptionIds)
-    this.matches.clear()
+    for (let i = 0; i < m.length; i++) this.deliverTo(m.ids[i]!, m.qos[i]!, m.rap[i]!, m.subIds[i])
+    m.reset()
     this.shared.match(message.topic, this.onShared, this.isOnline)
   }
 
   private routeNested(message: StoredMessage, from: string | null): number {
     const outer = {matches: this.matches, from: this.from, message: this.message, variants: this.variants, count: this.count}
-    this.matches = new Map()
+    this.matches = new MatchSet()
     this.from = from
     this.message = message
     this.variants = new PublishVariants(message)
@@ -117,18 +149,7 @@ export class Router {
   private readonly collect = (clientId: string, sub: SubscriptionRecord): void => {
     // [MQTT-3.8.3-3] No Local: not back to the publisher.
     if (sub.noLocal && clientId === this.from) return
-    const known = this.matches.get(clientId)
-    if (known === undefined) {
-      this.matches.set(clientId, {
-        qos: sub.qos,
-        retainAsPublished: sub.retainAsPublished,
-        subscriptionIds: sub.subscriptionId === undefined ? undefined : [sub.subscriptionId],
-      })
-      return
-    }
-    if (sub.qos > known.qos) known.qos = sub.qos
-    if (sub.retainAsPublished) known.retainAsPublished = true
-    if (sub.subscriptionId !== undefined) (known.subscriptionIds ??= []).push(sub.subscriptionId)
+    this.matches.add(clientId, sub)
   }
 
   private readonly onShared = (clientId: string, sub: SubscriptionRecord): void => {
