@@ -95,11 +95,21 @@ export async function publisher__run(
     }).then(() => waitFor(done))
   const stopped = (): boolean => failure !== undefined || plan.signal.aborted
 
-  try {
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        plan.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      plan.signal.addEventListener('abort', done)
+    })
+
+  const sendAll = async (): Promise<void> => {
     const alias = plan.properties.topicAlias
-    try {
-      for await (const payload of plan.payloads) {
-      if (stopped()) break
+    for await (const payload of plan.payloads) {
+      if (stopped()) return
       if (plan.properties.payloadFormatIndicator === true && !payload__isUtf8(payload)) {
         throw new ClientError(
           `message ${result.messages + 1} is not UTF-8 but --payload-format-indicator says it is`,
@@ -107,25 +117,20 @@ export async function publisher__run(
         )
       }
       await waitFor(() => inflight < window || stopped())
-      if (stopped()) break
+      if (stopped()) return
       // With a topic alias, the first message maps alias → topic; the next ones send only the alias.
       const topic = alias !== undefined && result.messages > 0 ? '' : plan.topic
       inflight += 1
       result.messages += 1
       result.bytes += payload.length
       client.publish(topic, payload, {qos: plan.qos, retain: plan.retain, properties: plan.properties}, acked)
-      if (plan.intervalMs > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, plan.intervalMs)
-          function done(): void {
-            clearTimeout(timer)
-            plan.signal.removeEventListener('abort', done)
-            resolve()
-          }
-          plan.signal.addEventListener('abort', done)
-        })
-      }
-      }
+      if (plan.intervalMs > 0) await pause(plan.intervalMs)
+    }
+  }
+
+  try {
+    try {
+      await sendAll()
     } catch (error) {
       // Ctrl-C destroys stdin under `-l`: the reader's premature-close error is the interruption itself.
       if (!plan.signal.aborted) throw error

@@ -97,6 +97,7 @@ export async function subscriber__run(
   const {client} = connection
   const result: SubscribeResult = {delivered: 0, received: 0, cleared: 0, stoppedBy: 'interrupted', granted: []}
   let pendingClears = 0
+  let clearsSettled: (() => void) | undefined
   let finish: (reason: StopReason) => void = () => {}
   const stopped = new Promise<StopReason>((resolve) => {
     finish = resolve
@@ -119,6 +120,7 @@ export async function subscriber__run(
         pendingClears -= 1
         if (error) notice(`could not clear retained "${message.topic}": ${error.message}`)
         else result.cleared += 1
+        if (pendingClears === 0) clearsSettled?.()
       })
     }
     if (plan.retainedOnly && !message.retain) return stop('live-message')
@@ -147,10 +149,17 @@ export async function subscriber__run(
     }
     if (plan.timeoutMs !== undefined && !done) timer = setTimeout(() => stop('timeout'), plan.timeoutMs)
     await stopped
-    // Clears in flight must be acknowledged, or --remove-retained would leave some behind.
-    const deadline = Date.now() + 5000
-    while (pendingClears > 0 && client.connected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
+    // Clears in flight must be acknowledged, or --remove-retained would leave some behind; a broker that went away
+    // for good must not hold the exit forever, hence the bound.
+    if (pendingClears > 0) {
+      await new Promise<void>((resolve) => {
+        const bound = setTimeout(resolve, 10_000)
+        clearsSettled = () => {
+          clearTimeout(bound)
+          resolve()
+        }
+      })
+      if (pendingClears > 0) notice(`${pendingClears} retained message(s) not confirmed cleared`)
     }
     return result
   } finally {

@@ -105,6 +105,29 @@ describe('pub: network failures', () => {
   })
 })
 
+describe('pub: a QoS 1 message never acknowledged', () => {
+  it('the broker drops the connection after PUBLISH, before PUBACK: exit 2, never 0 [MQTT-4.3.2-1]', async () => {
+    // Accepts CONNECT (MQTT 5 CONNACK, success), then closes the connection on the first PUBLISH.
+    const server = net.createServer((socket) => {
+      let connected = false
+      socket.on('error', () => {})
+      socket.on('data', () => {
+        if (connected) return void socket.destroy()
+        connected = true
+        socket.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00]))
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const {port} = server.address() as net.AddressInfo
+    try {
+      const r = await cli__run(['pub', '-h', '127.0.0.1', '-p', String(port), '-t', 'a', '-m', 'x', '-q', '1'])
+      expectOneLine(r, 2, new RegExp(`connection to mqtt://127\\.0\\.0\\.1:${port} lost with 1 message\\(s\\) not acknowledged`))
+    } finally {
+      server.close()
+    }
+  })
+})
+
 describe('pub: refusals by the broker exit 3 with the reason code', () => {
   it('wrong password on mosquitto (password file made by mosquitto_passwd -b)', async (ctx) => {
     if (!requireProgram(ctx, mosquittoPath, 'mosquitto')) return

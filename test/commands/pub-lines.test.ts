@@ -15,8 +15,9 @@ describe('pub -l | sub', () => {
     const broker = await cli__startMqttkit()
     const port = String(broker.port)
     const n = 10_000
-    const sub = await cli__subscribed([...host, '-p', port, '-t', 'lines', '-q', '1', '-C', String(n)])
-    const pub = cli__spawn(['pub', ...host, '-p', port, '-t', 'lines', '-l', '-q', '1', '--json'], {keepStdin: true})
+    // Generous process limits: on a loaded 2-core CI machine this is the heaviest test of the set.
+    const sub = await cli__subscribed([...host, '-p', port, '-t', 'lines', '-q', '1', '-C', String(n)], {timeoutMs: 150_000})
+    const pub = cli__spawn(['pub', ...host, '-p', port, '-t', 'lines', '-l', '-q', '1', '--json'], {keepStdin: true, timeoutMs: 150_000})
     // Written in uneven chunks that split lines, as a real producer would.
     const text = Array.from({length: n}, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`).join('\n') + '\n'
     for (let at = 0; at < text.length; at += 7919) pub.child.stdin!.write(text.slice(at, at + 7919))
@@ -31,7 +32,7 @@ describe('pub -l | sub', () => {
     for (let i = 0; i < n; i++) {
       if (lines[i] !== `line ${i} ${'x'.repeat(i % 50)}`) throw new Error(`line ${i} is "${lines[i]}"`)
     }
-  })
+  }, 180_000)
 
   it('sends each line as it arrives (streaming), skips empty lines, strips CR, keeps binary bytes', async () => {
     const broker = await cli__startMqttkit()
