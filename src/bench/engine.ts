@@ -34,6 +34,7 @@ export class Engine implements ClientHandler {
   private readonly clients: BenchClient[] = []
   private readonly publishers: Publisher[] = []
   private readonly groups = new Map<string, DeliveryGroup>()
+  private readonly remoteMarks = new Map<number, {maxSeq: number}>()
   private readonly latency: Histogram = histogram__create()
   private readonly ackLatency: Histogram = histogram__create()
   private readonly connectLatency: Histogram = histogram__create()
@@ -100,12 +101,44 @@ export class Engine implements ClientHandler {
   private watchBacklog(): void {
     const s = this.spec
     if (s.scenario !== 'run' || s.backlog <= 0) return
+    if (s.sharedBacklog) {
+      // Workers: the parent sends the slowest progress over all workers' subscribers (applyMarks).
+      for (const p of this.publishers) {
+        const mark = {maxSeq: -1}
+        this.remoteMarks.set(p.index, mark)
+        p.watch.push(mark)
+      }
+      return
+    }
     let pairs = 0
     for (const g of this.groups.values()) pairs += g.expectedFrom?.length ?? 0
     if (pairs > 100_000) return // the per-tick check would cost more than it saves
     const byIndex = new Map(this.publishers.map((p) => [p.index, p]))
     for (const g of this.groups.values())
       for (const index of g.expectedFrom ?? []) byIndex.get(index)?.watch.push(g.tally(index))
+  }
+
+  /** Workers: per publisher these subscribers expect, the highest sequence the slowest of them saw: [p, seq, …]. */
+  backlogMarks(): number[] {
+    const marks = new Map<number, number>()
+    for (const g of this.groups.values()) {
+      if (g.subscribed === 0) continue
+      for (const p of g.expectedFrom ?? []) {
+        const seq = g.publishers.get(p)?.maxSeq ?? -1
+        const current = marks.get(p)
+        if (current === undefined || seq < current) marks.set(p, seq)
+      }
+    }
+    return [...marks].flat()
+  }
+
+  /** Workers: the parent's merged marks for this process's publishers ([p, seq, …]; Infinity: nobody expects p). */
+  applyMarks(marks: number[]): void {
+    for (let i = 0; i < marks.length; i += 2) {
+      const mark = this.remoteMarks.get(marks[i]!)
+      if (mark) mark.maxSeq = marks[i + 1]!
+    }
+    if (this.spec.rate === 0) this.kick()
   }
 
   /** The measured phase; `startAt` lets workers start together. */

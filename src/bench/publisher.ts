@@ -4,7 +4,6 @@
  * publisher of the process: at full speed it loops on setImmediate while any socket takes data, and waits for a
  * 'drain' or an ack otherwise; with `--rate` it wakes when the next message is due.
  */
-import type {PublisherTally} from './accounting.js'
 import type {BenchClient} from './client.js'
 import {type PublishTemplate, codec__publishTemplate} from './codec.js'
 import {HEADER_SIZE, now, payload__stamp, payload__template} from './payload.js'
@@ -17,8 +16,8 @@ const BATCH_BYTES = 16 * 1024
 export class Publisher {
   sent = 0
   inflight = 0
-  /** run with --backlog: the tallies of this process's delivery groups that expect this publisher's messages. */
-  watch: PublisherTally[] = []
+  /** run with --backlog: the highest sequence seen by each delivery group that expects this publisher's messages. */
+  watch: Array<{maxSeq: number}> = []
   private nextId = 1
   readonly sentAt: Float64Array | null
   private readonly used: Uint8Array | null

@@ -59,6 +59,27 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
   const results: PartialResult[] = []
   let ready = 0
   let countReached = false
+  // Shared backlog (run): every 20 ms, for each publisher, the slowest progress any worker's subscribers report
+  // goes to the worker that owns the publisher, so a publisher and its subscribers may live in different workers.
+  const shared = spec.scenario === 'run' && spec.backlog > 0
+  const reported: Array<Map<number, number>> = []
+  const relay = shared
+    ? setInterval(() => {
+        for (let w = 0; w < children.length; w++) {
+          const [base, count] = pubs[w]!
+          const marks: number[] = []
+          for (let p = base; p < base + count; p++) {
+            let slowest = Number.POSITIVE_INFINITY
+            for (const r of reported) {
+              const seq = r?.get(p)
+              if (seq !== undefined && seq < slowest) slowest = seq
+            }
+            marks.push(p, slowest)
+          }
+          if (children[w]!.connected) children[w]!.send({type: 'marks', marks} satisfies ToWorker)
+        }
+      }, 20)
+    : null
   const stop = (): void => {
     for (const c of children) if (c.connected) c.send({type: 'stop'} satisfies ToWorker)
   }
@@ -87,6 +108,7 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
           ...spec,
           // sub --count is over all workers: each listens until the parent, summing their progress, says stop.
           count: spec.scenario === 'sub' ? 0 : spec.count,
+          sharedBacklog: shared,
           pubBase: pubs[w]![0],
           publishers: pubs[w]![1],
           subBase: subs[w]![0],
@@ -95,7 +117,11 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
           clients: conns[w]![1],
         }
         child.on('message', (m: FromWorker) => {
-          if (m.type === 'progress') {
+          if (m.type === 'marks') {
+            const map = new Map<number, number>()
+            for (let i = 0; i < m.marks.length; i += 2) map.set(m.marks[i]!, m.marks[i + 1]!)
+            reported[w] = map
+          } else if (m.type === 'progress') {
             progress[w] = m.progress
             if (spec.scenario === 'sub' && spec.count > 0 && !countReached) {
               const delivered = progress.reduce((a, p) => a + (p?.delivered ?? 0), 0)
@@ -123,6 +149,7 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
     return results
   } finally {
     if (timer) clearInterval(timer)
+    if (relay) clearInterval(relay)
     options.signal?.removeEventListener('abort', stop)
     for (const c of children) if (c.exitCode === null) c.kill()
   }

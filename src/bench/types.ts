@@ -48,6 +48,8 @@ export interface BenchSpec {
    * broker does not stall the run.
    */
   backlog: number
+  /** --workers: the backlog is judged by the parent from every worker's subscribers (see runner.ts). */
+  sharedBacklog?: boolean
   /** Messages per publisher (0: until the duration ends). */
   count: number
   /** Seconds; every run stops at the latest here. */

@@ -6,9 +6,14 @@
 import {Engine} from './engine.js'
 import type {BenchSpec} from './types.js'
 
-export type ToWorker = {type: 'start'; spec: BenchSpec} | {type: 'go'; at: number} | {type: 'stop'; reason?: 'count' | 'interrupt'}
+export type ToWorker =
+  | {type: 'start'; spec: BenchSpec}
+  | {type: 'go'; at: number}
+  | {type: 'stop'; reason?: 'count' | 'interrupt'}
+  | {type: 'marks'; marks: number[]}
 export type FromWorker =
   | {type: 'ready'}
+  | {type: 'marks'; marks: number[]}
   | {type: 'progress'; progress: ReturnType<Engine['progress']>}
   | {type: 'result'; partial: Awaited<ReturnType<Engine['run']>>}
   | {type: 'error'; message: string}
@@ -27,7 +32,11 @@ process.on('message', (m: ToWorker) => {
       engine = new Engine(m.spec)
       timer = setInterval(() => send({type: 'progress', progress: engine!.progress()}), 500)
       engine.prepare().then(
-        () => send({type: 'ready'}),
+        () => {
+          // Shared backlog: report this worker's subscribers' progress to the parent every 20 ms.
+          if (m.spec.sharedBacklog) setInterval(() => send({type: 'marks', marks: engine!.backlogMarks()}), 20).unref()
+          send({type: 'ready'})
+        },
         (error: Error) => send({type: 'error', message: error.message}),
       )
       break
@@ -41,6 +50,9 @@ process.on('message', (m: ToWorker) => {
         },
         (error: Error) => send({type: 'error', message: error.message}),
       )
+      break
+    case 'marks':
+      engine?.applyMarks(m.marks)
       break
     case 'stop':
       engine?.stop(m.reason ?? 'interrupt')

@@ -129,6 +129,16 @@ describe('bench run', () => {
     expect([r.lost, r.duplicates]).toEqual([0, 0])
   })
 
+  it('--workers 2 with --backlog: a publisher whose subscriber lives in the other worker is paced by it', async () => {
+    // 2 publishers (one per worker), 1 subscriber (worker 0): publisher 1 only learns the subscriber's progress
+    // through the parent; without it, it would stop after 50 messages and the run would end at the duration.
+    const r = await bench__run(spec(mqttkit.port, {publishers: 2, subscribers: 1, count: 1500, backlog: 50, duration: 20}), 'x', {workers: 2})
+    expect(r.stoppedBy).toBe('count')
+    expect(r.published).toBe(3000)
+    expect(r.delivered).toBe(3000)
+    expect(r.lost).toBe(0)
+  })
+
   it('an abort (Ctrl-C) ends the run early and still returns the partial result', async () => {
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 600)
