@@ -7,6 +7,7 @@ import {connectionFlags, type ConnectionFlagValues} from '../client/flags.js'
 import {client__mqttOptions, client__settingsFromFlags} from '../client/options.js'
 import {checks__select} from '../doctor/checks/index.js'
 import {DEFAULT_PORTS} from '../doctor/checks/ports.js'
+import {platform__isLoopback} from '../doctor/platform/listeners.js'
 import {report__render} from '../doctor/report.js'
 import {doctor__exitCode, doctor__run} from '../doctor/runner.js'
 import type {DoctorOptions, DoctorPlatform, DoctorReport, DoctorTarget} from '../doctor/types.js'
@@ -62,10 +63,13 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
       const settings = client__settingsFromFlags(conn, 'doctor')
       target = {...settings.target, clientOptions: client__mqttOptions(settings), protocolVersionGiven: settings.protocolVersionGiven}
     }
+    // The broker's port is worth inspecting on this machine only when the broker is on this machine.
+    const local = target === undefined || target.host === 'localhost' || platform__isLoopback(target.host)
+    const inspected = local ? ports : ports.slice(1)
     const options: DoctorOptions = {
       platform: platformOf(process.platform),
-      ports: [...new Set([...(flags['default-ports'] ? DEFAULT_PORTS : []), ...ports])],
-      extraPorts: ports.filter((p) => !DEFAULT_PORTS.includes(p)),
+      ports: [...new Set([...(flags['default-ports'] ? DEFAULT_PORTS : []), ...inspected])],
+      extraPorts: inspected.filter((p) => !DEFAULT_PORTS.includes(p)),
       target,
       expectedConnections: flags.connections,
       timeoutMs: flags.timeout * 1000,
