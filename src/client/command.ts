@@ -39,9 +39,12 @@ export abstract class ClientCommand extends Command {
     process.stderr.write(`${chalkStderr.yellow('note:')} ${line}\n`)
   }
 
-  /** Spinners only for people watching a terminal, never in --json mode or a pipe. */
+  /**
+   * Spinners only for people watching a terminal, never in --json mode or a pipe. A terminal reporting 0 columns
+   * (a pty nobody sized) is left alone: ora's line arithmetic divides by the width.
+   */
   protected wantsSpinner(): boolean {
-    return process.stderr.isTTY === true && !this.jsonEnabled() && !this.quiet
+    return process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0 && !this.jsonEnabled() && !this.quiet
   }
 
   protected override async catch(err: Error & {code?: string}): Promise<unknown> {
