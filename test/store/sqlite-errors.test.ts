@@ -178,6 +178,31 @@ describe('SqliteStore write failures', () => {
   })
 })
 
+describe('SqliteStore retries after a failed commit', () => {
+  for (const thread of ['worker', 'main'] as const) {
+    it(`keeps newer changes over the failed batch, and a session deleted since stays deleted (${thread} thread)`, async () => {
+      const path = join(tmp__dir(), 'mqttkit.db')
+      const store = track(new SqliteStore(path, {thread, maxBytes: 256 * 1024, onError: () => undefined}))
+      await store.open()
+      store.saveSession(session('gone'))
+      store.saveSession(session('kept'))
+      await store.flush()
+      for (let seq = 1; seq <= 100; seq++) store.enqueue({clientId: 'gone', seq, message: msg('t', Buffer.alloc(4096, 1))})
+      store.setRetained(msg('r', 'old', {retain: true}))
+      await expect(store.flush()).rejects.toMatchObject({code: 'full'})
+      store.deleteSession('gone')
+      store.setRetained(msg('r', 'new', {retain: true}))
+      store.enqueue({clientId: 'kept', seq: 1, message: msg('t', 'small')})
+      await store.flush()
+      await store.close()
+      const snapshot = await track(new SqliteStore(path, {thread})).open()
+      expect(snapshot.sessions.map((s) => s.clientId)).toEqual(['kept'])
+      expect(snapshot.queued.map((q) => `${q.clientId}:${q.seq}`)).toEqual(['kept:1'])
+      expect(snapshot.retained.map((m) => m.payload.toString())).toEqual(['new'])
+    })
+  }
+})
+
 /**
  * Opens a store in a child process as user nobody, since root (the usual CI user) ignores file permissions.
  * Returns the StoreError's code and message, or {code: 'opened'}.
