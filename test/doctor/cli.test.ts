@@ -81,8 +81,8 @@ afterAll(async () => {
 // Concurrent: each test spawns its own CLI process and waits mostly on oclif's start-up.
 describe.concurrent('mqttkit doctor (CLI)', () => {
   it.skipIf(process.platform !== 'linux')('--json: a held port gives the documented schema, pid and command line, and exit code 2', async () => {
-    const {code, stdout, stderr} = await doctor(['--json', '--no-default-ports', '--port', String(heldPort), '--check', 'ports', '--check', 'node', '--timeout', '1'])
-    expect(code).toBe(2)
+    const {code, stdout, stderr} = await doctor(['--json', '--no-default-ports', '--port', String(heldPort), '--check', 'ports', '--check', 'node', '--timeout', '2'])
+    expect(code, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(2)
     // No spinner or other noise outside the JSON document.
     expect(stderr).toBe('')
     const doc = JSON.parse(stdout)
