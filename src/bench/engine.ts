@@ -5,6 +5,7 @@
  */
 import type {Histogram} from 'hdr-histogram-js'
 import {DeliveryGroup, SubscriberTally} from './accounting.js'
+import {backlog__marks, backlog__watchLocal, backlog__watchRemote} from './backlog.js'
 import {BenchClient, type ClientHandler} from './client.js'
 import {Timeline, count__add, histogram__create, histogram__encode, histogram__recordMs} from './metrics.js'
 import {type HeaderView, now, payload__read} from './payload.js'
@@ -97,39 +98,17 @@ export class Engine implements ClientHandler {
     this.watchBacklog()
   }
 
-  /** Closed loop for `run` (see BenchSpec.backlog): each publisher watches the groups here that expect it. */
+  /** Closed loop for `run` (see BenchSpec.backlog and backlog.ts). */
   private watchBacklog(): void {
     const s = this.spec
     if (s.scenario !== 'run' || s.backlog <= 0) return
-    if (s.sharedBacklog) {
-      // Workers: the parent sends the slowest progress over all workers' subscribers (applyMarks).
-      for (const p of this.publishers) {
-        const mark = {maxSeq: -1}
-        this.remoteMarks.set(p.index, mark)
-        p.watch.push(mark)
-      }
-      return
-    }
-    let pairs = 0
-    for (const g of this.groups.values()) pairs += g.expectedFrom?.length ?? 0
-    if (pairs > 100_000) return // the per-tick check would cost more than it saves
-    const byIndex = new Map(this.publishers.map((p) => [p.index, p]))
-    for (const g of this.groups.values())
-      for (const index of g.expectedFrom ?? []) byIndex.get(index)?.watch.push(g.tally(index))
+    if (s.sharedBacklog) backlog__watchRemote(this.publishers, this.remoteMarks)
+    else backlog__watchLocal(this.groups.values(), this.publishers)
   }
 
   /** Workers: per publisher these subscribers expect, the highest sequence the slowest of them saw: [p, seq, …]. */
   backlogMarks(): number[] {
-    const marks = new Map<number, number>()
-    for (const g of this.groups.values()) {
-      if (g.subscribed === 0) continue
-      for (const p of g.expectedFrom ?? []) {
-        const seq = g.publishers.get(p)?.maxSeq ?? -1
-        const current = marks.get(p)
-        if (current === undefined || seq < current) marks.set(p, seq)
-      }
-    }
-    return [...marks].flat()
+    return backlog__marks(this.groups.values())
   }
 
   /** Workers: the parent's merged marks for this process's publishers ([p, seq, …]; Infinity: nobody expects p). */

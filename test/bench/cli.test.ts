@@ -138,11 +138,9 @@ describe('mqttkit bench (CLI)', () => {
 
   it('bad input: a clear one-line error and exit code 1', async () => {
     const small = await mqttkit(['bench', 'run', '-h', '127.0.0.1', '-p', String(broker.port), '--size', '8'])
-    expect(small.code).toBe(1)
-    expect(small.stderr).toMatch(/--size >= 24/)
+    expect({code: small.code, stderr: small.stderr}).toMatchObject({code: 1, stderr: expect.stringMatching(/--size >= 24/)})
     const rate = await mqttkit(['bench', 'pub', '-h', '127.0.0.1', '-p', String(broker.port), '--rate', 'fast'])
-    expect(rate.code).toBe(1)
-    expect(rate.stderr).toMatch(/--rate must be a number/)
+    expect({code: rate.code, stderr: rate.stderr}).toMatchObject({code: 1, stderr: expect.stringMatching(/--rate must be a number/)})
   })
 
   it('Ctrl-C prints the partial summary and exits 130', async () => {
