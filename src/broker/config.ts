@@ -29,6 +29,8 @@ export const CONFIG_KEYS: Record<string, ConfigType> = {
   'topic-alias-maximum': 'integer',
   'sys-interval': 'integer',
   'shared-strategy': 'string',
+  'max-qos': 'integer',
+  'retain-available': 'boolean',
   'log-level': 'string',
 }
 

@@ -132,7 +132,7 @@ export function options__resolve(o: BrokerOptions): ResolvedOptions {
     topicAliasMaximum: positive('topicAliasMaximum', o.topicAliasMaximum, DEFAULTS.topicAliasMaximum, 0, 65_535),
     sysInterval: positive('sysInterval', o.sysInterval, DEFAULTS.sysInterval, 0),
     sharedStrategy: o.sharedStrategy ?? DEFAULTS.sharedStrategy,
-    maxQos: o.maxQos ?? DEFAULTS.maxQos,
+    maxQos: positive('maxQos', o.maxQos, DEFAULTS.maxQos, 0, 2) as 0 | 1 | 2,
     retainAvailable: o.retainAvailable ?? DEFAULTS.retainAvailable,
   }
 }

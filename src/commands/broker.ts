@@ -77,6 +77,12 @@ export default class BrokerCommand extends Command {
     'max-topic-levels': int(`levels in a topic name or filter [default: ${DEFAULTS.maxTopicLevels}]`),
     'topic-alias-maximum': int(`topic aliases an MQTT 5 client may use (0: none) [default: ${DEFAULTS.topicAliasMaximum}]`, {min: 0, max: 65_535}),
     'sys-interval': Flags.integer({description: `seconds between $SYS/broker/... updates (0: none) [default: ${DEFAULTS.sysInterval}]`, min: 0}),
+    'max-qos': Flags.integer({description: 'highest QoS granted and accepted (MQTT 5 Maximum QoS) [default: 2]', min: 0, max: 2, helpGroup: GROUP}),
+    'retain-available': Flags.boolean({
+      description: 'store retained messages (--no-retain-available refuses them; MQTT 5 Retain Available) [default: true]',
+      allowNo: true,
+      helpGroup: GROUP,
+    }),
     'shared-strategy': Flags.string({
       description: 'how a $share group picks the member for each message [default: round-robin]',
       options: ['round-robin', 'random', 'sticky'],
@@ -136,6 +142,8 @@ export default class BrokerCommand extends Command {
       topicAliasMaximum: opt('topic-alias-maximum'),
       sysInterval: opt('sys-interval'),
       sharedStrategy: pick('shared-strategy', DEFAULTS.sharedStrategy) as BrokerOptions['sharedStrategy'],
+      maxQos: opt('max-qos') as BrokerOptions['maxQos'],
+      retainAvailable: ((flags as Record<string, unknown>)['retain-available'] ?? file['retain-available']) as boolean | undefined,
     }
 
     let broker: Broker

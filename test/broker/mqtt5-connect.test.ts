@@ -160,4 +160,22 @@ describe('MQTT 5 CONNECT, CONNACK, AUTH and server DISCONNECT', () => {
     const b = await v5(port)
     expect((await b.handshake({clientId: 'b'})).reasonCode).toBe(0x97)
   })
+
+  it('[MQTT-3.2.2-9] [MQTT-3.2.2-11] Maximum QoS 1: announced, granted at most 1, a QoS 2 PUBLISH is DISCONNECT 0x9B', async () => {
+    const {port} = await startBroker({maxQos: 1})
+    const raw = await v5(port)
+    expect((await raw.handshake({clientId: 'q'})).properties?.maximumQoS).toBe(1)
+    raw.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 't', qos: 2}]})
+    expect((await raw.next('suback')).granted).toEqual([1])
+    raw.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 2, messageId: 2, dup: false, retain: false})
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x9b)
+  })
+
+  it('[MQTT-3.2.2-14] Retain Available 0: announced, a retained PUBLISH is DISCONNECT 0x9A', async () => {
+    const {port} = await startBroker({retainAvailable: false})
+    const raw = await v5(port)
+    expect((await raw.handshake({clientId: 'r'})).properties?.retainAvailable).toBe(false)
+    raw.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, dup: false, retain: true})
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x9a)
+  })
 })
