@@ -77,7 +77,8 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-describe('mqttkit broker security flags', () => {
+// Each case starts the broker CLI: allow for a busy machine (about 10 s in all on an idle one).
+describe('mqttkit broker security flags', {timeout: 60_000}, () => {
   it('--password-file, --acl-file and --allow-anonymous false: users in, strangers out; SIGHUP adds a user', async (ctx) => {
     const {port, child, output} = await startBroker(['--password-file', passwd, '--acl-file', acl, '--allow-anonymous', 'false'])
     while (!output().includes('ACL rules from')) await new Promise((r) => setTimeout(r, 20))

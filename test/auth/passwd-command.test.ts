@@ -25,7 +25,8 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-describe('mqttkit passwd', () => {
+// Each case spawns the CLI several times: allow for a busy machine (about 8 s in all on an idle one).
+describe('mqttkit passwd', {timeout: 60_000}, () => {
   it('creates a 0600 file, adds, updates and deletes users; the broker reads what it wrote', async () => {
     const file = join(dir, 'users')
     expect(passwd(['-c', file, 'alice', '--password', 'a-pass']).code).toBe(0)
