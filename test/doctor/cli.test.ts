@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {requireProgram} from '../helpers/system.js'
-import {freePort, killChildren, spawnChild, waitForPort} from './helpers.js'
+import {freePort, holdPort, killChildren, spawnChild, waitForPort} from './helpers.js'
 
 const BIN = join(import.meta.dirname, '../../bin/run.js')
 const MOSQUITTO = '/usr/sbin/mosquitto'
@@ -56,9 +56,7 @@ let dir: string
 
 beforeAll(async () => {
   if (!existsSync(BIN.replace('bin/run.js', 'dist/commands/doctor.js'))) throw new Error('dist/ is missing: run `npm run build` first')
-  heldPort = await freePort()
-  spawnChild(process.execPath, ['-e', `require('node:net').createServer().listen(${heldPort}, '127.0.0.1')`])
-  await waitForPort(heldPort)
+  heldPort = (await holdPort()).port
   dir = await mkdtemp(join(tmpdir(), 'doctor-cli-'))
   await chmod(dir, 0o755)
   if (existsSync(MOSQUITTO)) {
@@ -91,7 +89,7 @@ describe.concurrent('mqttkit doctor (CLI)', () => {
     const port = doc.checks.find((c: {id: string}) => c.id === `port.${heldPort}`)
     expect(port.status).toBe('fail')
     expect(typeof port.data.pid).toBe('number')
-    expect(port.data.command).toContain(`listen(${heldPort}, '127.0.0.1')`)
+    expect(port.data.command).toContain(`createServer().listen(0, '127.0.0.1'`)
   })
 
   it('exit 0 when every check passes; human output with ✔ and a summary line', async () => {

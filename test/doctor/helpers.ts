@@ -76,3 +76,23 @@ export async function killChildren(): Promise<void> {
     ),
   )
 }
+
+/**
+ * A child process holding a TCP port without speaking any protocol. It binds port 0 and reports the port it got,
+ * so no other test can take the port between "found free" and "bound".
+ */
+export async function holdPort(): Promise<{port: number; child: ChildProcess}> {
+  const child = spawnChild(process.execPath, [
+    '-e',
+    "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port))",
+  ])
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => reject(new Error(`port holder exited with ${code}`)))
+  })
+  return {port, child}
+}

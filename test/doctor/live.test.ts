@@ -11,7 +11,7 @@ import {ALL_CHECKS, checks__select} from '../../src/doctor/checks/index.js'
 import {doctor__run} from '../../src/doctor/runner.js'
 import type {CheckResult, DoctorOptions, DoctorTarget} from '../../src/doctor/types.js'
 import {requireProgram} from '../helpers/system.js'
-import {freePort, killChildren, spawnChild, waitForPort} from './helpers.js'
+import {freePort, holdPort, killChildren, spawnChild, waitForPort} from './helpers.js'
 
 const MOSQUITTO = '/usr/sbin/mosquitto'
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
@@ -55,14 +55,12 @@ afterAll(async () => {
 
 describe.skipIf(process.platform !== 'linux')('a port held by another program', () => {
   it('names the pid and command line of the process, and fails because it does not speak MQTT', async () => {
-    const port = await freePort()
-    const child = spawnChild(process.execPath, ['-e', `require('node:net').createServer().listen(${port}, '127.0.0.1')`])
-    await waitForPort(port)
+    const {port, child} = await holdPort()
     const report = await doctor__run(checks__select(['ports']), options([port]))
     const r = byId(report.checks, `port.${port}`)
     expect(r.status).toBe('fail')
     expect(r.data?.pid).toBe(child.pid)
-    expect(String(r.data?.command)).toContain(`listen(${port}, '127.0.0.1')`)
+    expect(String(r.data?.command)).toContain(`createServer().listen(0, '127.0.0.1'`)
     expect(r.detail).toContain(`pid ${child.pid} (${process.execPath} -e`)
     expect(r.detail).toContain('does not answer MQTT')
     expect(r.fix).toContain(`kill ${child.pid}   # stop the process holding the port`)
@@ -191,9 +189,7 @@ describe('a mosquitto started by the test', () => {
   })
 
   it('says a port that accepts TCP but never answers is not an MQTT broker', async () => {
-    const port = await freePort()
-    spawnChild(process.execPath, ['-e', `require('node:net').createServer().listen(${port}, '127.0.0.1')`])
-    await waitForPort(port)
+    const {port} = await holdPort()
     const report = await doctor__run(checks__select(['target']), options([], {local: false, target: target(port)}))
     const r = byId(report.checks, 'target.connect')
     expect(r.status).toBe('fail')
