@@ -173,7 +173,10 @@ export default class BrokerCommand extends Command {
       this.error(`cannot start the broker: ${e.message}`, {exit: 1})
     }
 
-    if (!this.jsonEnabled()) {
+    if (this.jsonEnabled()) {
+      // stdout is kept for the final JSON document; the addresses still reach people and scripts through the log.
+      for (const l of broker.listeners) broker.logger.info(`listening on ${transport__describe(l)}`)
+    } else {
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
