@@ -19,6 +19,7 @@ export class Publisher {
   /** run with --backlog: the highest sequence seen by each delivery group that expects this publisher's messages. */
   watch: Array<{maxSeq: number}> = []
   private nextId = 1
+  private readonly maxId: number
   readonly sentAt: Float64Array | null
   private readonly used: Uint8Array | null
   private readonly template: PublishTemplate | null
@@ -33,8 +34,11 @@ export class Publisher {
     this.template = topic__hasCounter(spec.topic)
       ? null
       : codec__publishTemplate(spec.target.protocolVersion, topic__expand(spec.topic, index), spec.qos, spec.retain, this.payload)
-    this.sentAt = spec.qos > 0 ? new Float64Array(65536) : null
-    this.used = spec.qos > 0 ? new Uint8Array(65536) : null
+    // Packet ids cycle through 1..maxId: twice the window always leaves a free one however acks are ordered,
+    // and keeps a thousand QoS 1 publishers from holding 65,536-slot tables each.
+    this.maxId = Math.min(65535, Math.max(16, spec.inflight * 2))
+    this.sentAt = spec.qos > 0 ? new Float64Array(this.maxId + 1) : null
+    this.used = spec.qos > 0 ? new Uint8Array(this.maxId + 1) : null
   }
 
   get finished(): boolean {
@@ -96,9 +100,9 @@ export class Publisher {
   private patch(buf: Buffer, off: number, tpl: PublishTemplate, t: number, header: boolean): void {
     if (this.used) {
       let id = this.nextId
-      while (this.used[id]) id = id === 65535 ? 1 : id + 1
+      while (this.used[id]) id = id === this.maxId ? 1 : id + 1
       this.used[id] = 1
-      this.nextId = id === 65535 ? 1 : id + 1
+      this.nextId = id === this.maxId ? 1 : id + 1
       this.sentAt![id] = t
       buf.writeUInt16BE(id, off + tpl.pidOffset)
       this.inflight++
