@@ -25,7 +25,7 @@ export class DeliveryGroup {
   tally(publisher: number): PublisherTally {
     let t = this.publishers.get(publisher)
     if (!t) {
-      t = {seen: new Uint8Array(1024), received: 0, duplicates: 0, outOfOrder: 0, maxSeq: -1}
+      t = {seen: new Uint8Array(16), received: 0, duplicates: 0, outOfOrder: 0, maxSeq: -1}
       this.publishers.set(publisher, t)
     }
     return t
