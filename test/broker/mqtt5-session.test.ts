@@ -126,6 +126,16 @@ describe('MQTT 5 sessions and wills', () => {
     expect(p.properties?.userProperties).toEqual({k: 'v'})
   })
 
+  it('[MQTT-3.1.2-10] a DISCONNECT with an error reason code (0x80) does not delete the will', async () => {
+    const {port} = await startBroker()
+    const watcher = await connect(port, {clientId: 'w'})
+    await watcher.subscribeAsync('wills/#', {qos: 1})
+    const {raw} = await v5(port, 'failing', {will})
+    const got = nextMessages(watcher, 1)
+    raw.send({cmd: 'disconnect', reasonCode: 0x80})
+    expect((await got)[0]!.payload.toString()).toBe('bye')
+  })
+
   it('a delayed will survives a broker restart and is published when its delay ends', async () => {
     const store = new MemoryStore()
     const first = await startBroker({store})

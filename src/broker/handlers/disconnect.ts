@@ -1,6 +1,6 @@
 /**
- * DISCONNECT from the client: the will is discarded [MQTT-3.14.4-3] unless an MQTT 5 client says 0x04
- * "disconnect with will message"; an MQTT 5 client may change the session expiry here, but not from 0 to
+ * DISCONNECT from the client: the will is discarded [MQTT-3.14.4-3] after a normal disconnection (0x00); an
+ * MQTT 5 client sending 0x04 "disconnect with will message" or an error code gets it published; an MQTT 5 client may change the session expiry here, but not from 0 to
  * non-zero [MQTT-3.14.2-2].
  */
 import type {Connection} from '../connection/connection.js'
@@ -19,7 +19,9 @@ export function handleDisconnect(connection: Connection, packet: IDisconnectPack
       session.expiryInterval = expiry
     }
   }
-  if (code !== ReasonCode.DisconnectWithWill) connection.willDiscarded = true
+  // [MQTT-3.1.2-10] only a normal disconnection (0x00) deletes the will: 0x04 asks for it, and a client reporting
+  // an error (0x80 and up) did not end normally either.
+  if (code === ReasonCode.Success) connection.willDiscarded = true
   connection.closeReason = code === 0 ? 'disconnected' : `disconnected (${reason__name(code)})`
   connection.close()
 }
