@@ -178,4 +178,26 @@ describe('MQTT 5 CONNECT, CONNACK, AUTH and server DISCONNECT', () => {
     raw.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, dup: false, retain: true})
     expect((await raw.next('disconnect')).reasonCode).toBe(0x9a)
   })
+
+  it('a Receive Maximum of 0 in CONNECT is refused with 0x82 (§3.1.2.11.3)', async () => {
+    const {port} = await startBroker()
+    const raw = await v5(port)
+    expect((await raw.handshake({clientId: 'z', properties: {receiveMaximum: 0}})).reasonCode).toBe(0x82)
+  })
+
+  it('[MQTT-3.3.4-6] a client PUBLISH carrying a subscription identifier is DISCONNECT 0x82', async () => {
+    const {port} = await startBroker()
+    const raw = await v5(port)
+    await raw.handshake({clientId: 's'})
+    raw.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, dup: false, retain: false, properties: {subscriptionIdentifier: 3}})
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x82)
+  })
+
+  it('[MQTT-3.3.1-2] DUP on a QoS 0 PUBLISH is DISCONNECT 0x81', async () => {
+    const {port} = await startBroker()
+    const raw = await v5(port)
+    await raw.handshake({clientId: 'd'})
+    raw.write([0x38, 0x04, 0x00, 0x01, 0x74, 0x00])
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x81)
+  })
 })

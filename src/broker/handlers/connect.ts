@@ -48,7 +48,7 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): v
   const will = checkWill(connection, packet)
   if (will === false) return
   connection.will = will
-  readClientProperties(connection, packet)
+  if (!readClientProperties(connection, packet)) return
   const client = clientInfo(connection, clientId, packet.username)
   connection.client = client
   connection.clientId = clientId
@@ -165,14 +165,20 @@ function checkWill(connection: Connection, packet: IConnectPacket): WillRecord |
   return record
 }
 
-function readClientProperties(connection: Connection, packet: IConnectPacket): void {
+function readClientProperties(connection: Connection, packet: IConnectPacket): boolean {
   const p = packet.properties
-  if (connection.protocolVersion !== 5 || p === undefined) return
+  if (connection.protocolVersion !== 5 || p === undefined) return true
+  if (p.receiveMaximum === 0 || p.maximumPacketSize === 0) {
+    // §3.1.2.11.3 / §3.1.2.11.4: zero is a protocol error for both.
+    connect__refuse(connection, ReasonCode.ProtocolError, `${p.receiveMaximum === 0 ? 'Receive Maximum' : 'Maximum Packet Size'} of 0`)
+    return false
+  }
   if (p.receiveMaximum !== undefined) connection.clientReceiveMaximum = p.receiveMaximum
   if (p.maximumPacketSize !== undefined) connection.clientMaximumPacketSize = p.maximumPacketSize
   if (p.topicAliasMaximum !== undefined) connection.clientTopicAliasMaximum = p.topicAliasMaximum
   if (p.requestProblemInformation === false) connection.requestProblemInformation = false
   if (p.requestResponseInformation === true) connection.requestResponseInformation = true
+  return true
 }
 
 function clientInfo(connection: Connection, id: string, username: string | undefined): ClientInfo {

@@ -22,6 +22,14 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     return
   }
   const v5 = connection.protocolVersion === 5
+  if (packet.qos === 0 && packet.dup) {
+    connection.close(ReasonCode.MalformedPacket, 'DUP set on a QoS 0 PUBLISH') // [MQTT-3.3.1-2]
+    return
+  }
+  if (v5 && packet.properties?.subscriptionIdentifier !== undefined) {
+    connection.close(ReasonCode.ProtocolError, 'subscription identifier in a PUBLISH from a client') // [MQTT-3.3.4-6]
+    return
+  }
   const topic = v5 ? resolveAlias(connection, packet) : packet.topic
   if (topic === null) return
   const bad = topic__validateName(topic, {maxLength: ctx.options.maxTopicLength, maxLevels: ctx.options.maxTopicLevels})
