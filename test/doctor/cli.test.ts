@@ -3,16 +3,15 @@
 import {execFile} from 'node:child_process'
 import {execFileSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {requireProgram} from '../helpers/system.js'
-import {freePort, holdPort, killChildren, spawnChild, waitForPort} from './helpers.js'
+import {freePort, holdPort, killChildren, MOSQUITTO, startMosquitto} from './helpers.js'
 
 const BIN = join(import.meta.dirname, '../../bin/run.js')
-const MOSQUITTO = '/usr/sbin/mosquitto'
 
 function doctor(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
@@ -60,15 +59,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'doctor-cli-'))
   await chmod(dir, 0o755)
   if (existsSync(MOSQUITTO)) {
-    mosquittoPort = await freePort()
-    lockedPort = await freePort()
     execFileSync('/usr/bin/mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), 'alice', 's3cret'])
-    await writeFile(
+    const started = await startMosquitto(
       join(dir, 'm.conf'),
-      `per_listener_settings true\nlistener ${mosquittoPort} 127.0.0.1\nallow_anonymous true\nlistener ${lockedPort} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\n`,
+      2,
+      ([open, locked]) =>
+        `per_listener_settings true\nlistener ${open} 127.0.0.1\nallow_anonymous true\nlistener ${locked} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\n`,
     )
-    spawnChild(MOSQUITTO, ['-c', join(dir, 'm.conf')])
-    await Promise.all([waitForPort(mosquittoPort), waitForPort(lockedPort)])
+    ;[mosquittoPort, lockedPort] = started.ports
   }
 })
 afterAll(async () => {

@@ -1,7 +1,7 @@
 // Helpers for the doctor tests: recorded command outputs, a fake `exec` replaying them, free ports and
 // child processes that are always cleaned up.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 
@@ -34,25 +34,6 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port))
     })
   })
-}
-
-/** Resolves once something accepts TCP connections on 127.0.0.1:port (a child's server is up). */
-export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
-  const {connect} = await import('node:net')
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({host: '127.0.0.1', port})
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 const children = new Set<ChildProcess>()
@@ -95,4 +76,41 @@ export async function holdPort(): Promise<{port: number; child: ChildProcess}> {
     child.once('exit', (code) => reject(new Error(`port holder exited with ${code}`)))
   })
   return {port, child}
+}
+
+export const MOSQUITTO = '/usr/sbin/mosquitto'
+
+/**
+ * Starts mosquitto with `conf(ports)` on `count` free ports and resolves once it logs "running" (every listener
+ * bound). mosquitto needs port numbers, so a port another test takes in between makes it exit: then it is tried
+ * again on new ports.
+ */
+export async function startMosquitto(confFile: string, count: number, conf: (ports: number[]) => string): Promise<{ports: number[]; pid: number}> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const ports: number[] = []
+    while (ports.length < count) {
+      const p = await freePort()
+      if (!ports.includes(p)) ports.push(p)
+    }
+    writeFileSync(confFile, conf(ports))
+    const child = spawnChild(MOSQUITTO, ['-c', confFile])
+    const up = await new Promise<boolean>((resolve) => {
+      let log = ''
+      const timer = setTimeout(() => resolve(false), 5000)
+      child.stderr!.on('data', (chunk: Buffer) => {
+        log += chunk.toString()
+        if (/ running\b/.test(log)) {
+          clearTimeout(timer)
+          resolve(true)
+        }
+      })
+      child.once('exit', () => {
+        clearTimeout(timer)
+        resolve(false)
+      })
+    })
+    if (up) return {ports, pid: child.pid!}
+    child.kill('SIGKILL')
+  }
+  throw new Error(`mosquitto did not start with ${confFile}`)
 }

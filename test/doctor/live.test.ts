@@ -11,9 +11,8 @@ import {ALL_CHECKS, checks__select} from '../../src/doctor/checks/index.js'
 import {doctor__run} from '../../src/doctor/runner.js'
 import type {CheckResult, DoctorOptions, DoctorTarget} from '../../src/doctor/types.js'
 import {requireProgram} from '../helpers/system.js'
-import {freePort, holdPort, killChildren, spawnChild, waitForPort} from './helpers.js'
+import {freePort, holdPort, killChildren, MOSQUITTO, startMosquitto} from './helpers.js'
 
-const MOSQUITTO = '/usr/sbin/mosquitto'
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
 
 function options(ports: number[], extra: Partial<DoctorOptions> = {}): DoctorOptions {
@@ -81,19 +80,18 @@ describe('a mosquitto started by the test', () => {
 
   beforeAll(async () => {
     if (!existsSync(MOSQUITTO) || !existsSync(MOSQUITTO_PASSWD)) return
-    open = await freePort()
-    await writeFile(join(dir, 'open.conf'), `listener ${open} 127.0.0.1\nallow_anonymous true\n`)
-    openPid = spawnChild(MOSQUITTO, ['-c', join(dir, 'open.conf')]).pid
-    locked = await freePort()
+    const started = await startMosquitto(join(dir, 'open.conf'), 1, ([p]) => `listener ${p} 127.0.0.1\nallow_anonymous true\n`)
+    open = started.ports[0]
+    openPid = started.pid
     execFileSync(MOSQUITTO_PASSWD, ['-c', '-b', join(dir, 'passwd'), 'alice', 's3cret'])
     // alice may only use allowed/#: the round trip on the default test topic must be denied.
     await writeFile(join(dir, 'acl'), 'user alice\ntopic readwrite allowed/#\n')
-    await writeFile(
+    const lockedUp = await startMosquitto(
       join(dir, 'locked.conf'),
-      `listener ${locked} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\nacl_file ${join(dir, 'acl')}\n`,
+      1,
+      ([p]) => `listener ${p} 127.0.0.1\nallow_anonymous false\npassword_file ${join(dir, 'passwd')}\nacl_file ${join(dir, 'acl')}\n`,
     )
-    spawnChild(MOSQUITTO, ['-c', join(dir, 'locked.conf')])
-    await Promise.all([waitForPort(open), waitForPort(locked)])
+    locked = lockedUp.ports[0]
   })
 
   it.skipIf(process.platform !== 'linux')('is found holding its port and identified as mosquitto through $SYS/broker/version', async (ctx) => {

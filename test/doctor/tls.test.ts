@@ -1,7 +1,7 @@
 // TLS diagnosis against servers with certificates made by the test: expired, wrong host, self-signed, a port
 // that does not speak TLS, and a good chain through mosquitto end to end.
 import {existsSync} from 'node:fs'
-import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {createServer as createNetServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,9 +13,8 @@ import {doctor__run} from '../../src/doctor/runner.js'
 import type {CheckResult, DoctorOptions, DoctorTarget} from '../../src/doctor/types.js'
 import {requireProgram} from '../helpers/system.js'
 import {pki__create, type TestPki} from './certs.js'
-import {freePort, killChildren, spawnChild, waitForPort} from './helpers.js'
+import {killChildren, MOSQUITTO, startMosquitto} from './helpers.js'
 
-const MOSQUITTO = '/usr/sbin/mosquitto'
 
 let dir: string
 let pki: TestPki
@@ -133,15 +132,14 @@ describe('TLS through mosquitto', () => {
   let plainPort = 0
   beforeAll(async () => {
     if (!existsSync(MOSQUITTO)) return
-    tlsPort = await freePort()
-    plainPort = await freePort()
     const good = pki.files('good')
-    await writeFile(
+    const started = await startMosquitto(
       join(dir, 'tls.conf'),
-      `listener ${tlsPort} 127.0.0.1\ncertfile ${good.cert}\nkeyfile ${good.key}\nallow_anonymous true\nlistener ${plainPort} 127.0.0.1\nallow_anonymous true\n`,
+      2,
+      ([tls, plain]) =>
+        `listener ${tls} 127.0.0.1\ncertfile ${good.cert}\nkeyfile ${good.key}\nallow_anonymous true\nlistener ${plain} 127.0.0.1\nallow_anonymous true\n`,
     )
-    spawnChild(MOSQUITTO, ['-c', join(dir, 'tls.conf')])
-    await Promise.all([waitForPort(tlsPort), waitForPort(plainPort)])
+    ;[tlsPort, plainPort] = started.ports
   })
 
   it('passes TLS, CONNECT and the round trip with the right CA', async (ctx) => {
