@@ -1,13 +1,17 @@
 /** Shared by the crash and restart tests: the CLI broker on an SQLite file, mqtt.js clients, cleanup. */
+import {type Socket, connect as netConnect} from 'node:net'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import mqttPacket from 'mqtt-packet'
 import {BrokerProcess} from './broker-process.js'
 
 const brokers: BrokerProcess[] = []
 const clients: MqttClient[] = []
+const raws: Socket[] = []
 
 /** For afterEach: closes every client and kills every broker the test started. */
 export async function crash__cleanup(): Promise<void> {
   for (const client of clients.splice(0)) client.end(true)
+  for (const socket of raws.splice(0)) socket.destroy()
   for (const broker of brokers.splice(0)) await broker.kill9()
 }
 
@@ -57,5 +61,40 @@ export async function crash__publishAll(client: MqttClient, topic: string, count
     const batch: Array<Promise<unknown>> = []
     for (let i = first; i < Math.min(count, first + window); i++) batch.push(client.publishAsync(topic, String(i), {qos: 1}))
     await Promise.all(batch)
+  }
+}
+
+/** A bare MQTT client over a socket (mqtt-packet): sends exactly what a test says, records every packet. */
+export class RawClient {
+  readonly packets: mqttPacket.Packet[] = []
+  private readonly parser: ReturnType<typeof mqttPacket.parser>
+
+  private constructor(readonly socket: Socket, protocolVersion: 4 | 5) {
+    this.parser = mqttPacket.parser({protocolVersion})
+    this.parser.on('packet', (packet) => this.packets.push(packet))
+    socket.on('data', (chunk) => this.parser.parse(chunk))
+    socket.on('error', () => undefined)
+  }
+
+  static async connect(broker: BrokerProcess, connect: Omit<mqttPacket.IConnectPacket, 'cmd'>): Promise<RawClient> {
+    const socket = netConnect(broker.port, '127.0.0.1')
+    raws.push(socket)
+    const client = new RawClient(socket, (connect.protocolVersion ?? 4) as 4 | 5)
+    client.send({cmd: 'connect', ...connect})
+    await client.expect('connack')
+    return client
+  }
+
+  send(packet: mqttPacket.Packet): void {
+    this.socket.write(mqttPacket.generate(packet))
+  }
+
+  /** Resolves with the first packet of type `cmd` (matching `test`) received so far or within 5 s. */
+  async expect<T extends mqttPacket.Packet>(cmd: T['cmd'], test: (packet: T) => boolean = () => true): Promise<T> {
+    const find = () => this.packets.find((p) => p.cmd === cmd && test(p as T)) as T | undefined
+    await crash__until(() => find() !== undefined, 5_000)
+    const packet = find()
+    if (!packet) throw new Error(`no ${cmd} received; got ${this.packets.map((p) => p.cmd).join(', ') || 'nothing'}`)
+    return packet
   }
 }
