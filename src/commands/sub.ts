@@ -91,7 +91,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     const file = flags.output === undefined ? undefined : openOutput(flags.output)
     const json = this.jsonEnabled()
     const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0'
-    const format_ = output__formatter({
+    const render = output__formatter({
       verbose: flags.verbose,
       format,
       template,
@@ -146,7 +146,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
           deliver: json
             ? (m) => collected.push(record__jsonl(m, format))
             : (m) => {
-                sink.write(format_(m))
+                sink.write(render(m))
               },
         },
         version,

@@ -9,6 +9,7 @@ import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {brokers__freePort, brokers__startMosquitto, brokers__startMqttkit} from './brokers.js'
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const runJs = join(repoRoot, 'bin', 'run.js')
@@ -130,57 +131,27 @@ export async function cli__subscribed(args: string[], options: SpawnOptions = {}
   return sub
 }
 
-/** A free TCP port on 127.0.0.1 (bind 0, read, close): for programs that need a number, like mosquitto. */
-export function cli__freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as net.AddressInfo
-      server.close(() => resolvePort(port))
-    })
-  })
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        res(true)
-      })
-      socket.once('error', () => res(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 export interface TestBrokerHandle {
   port: number
   stop(): Promise<void>
 }
 
-export const mosquittoPath = '/usr/sbin/mosquitto'
+export {MOSQUITTO as mosquittoPath} from './brokers.js'
+/** A free TCP port on 127.0.0.1, for programs that need a number. */
+export const cli__freePort = brokers__freePort
 
 /**
- * A real mosquitto on a free port (anonymous allowed unless `passwords` is given: user → password, written with
- * mosquitto_passwd -b). `port` reuses a port (restart tests).
+ * A real mosquitto on a free port (test/helpers/brokers.ts), anonymous unless `passwords` is given: user →
+ * password, written with mosquitto_passwd -b.
  */
-export async function cli__startMosquitto(
-  options: {passwords?: Record<string, string>; extra?: string[]; port?: number} = {},
-): Promise<TestBrokerHandle> {
-  const dir = mkdtempSync(join(tmpdir(), 'mqttkit-mosq-'))
-  // Started as root, mosquitto drops to its own user: it must be able to read this directory's files.
-  chmodSync(dir, 0o755)
-  const port = options.port ?? (await cli__freePort())
-  const lines = [`listener ${port} 127.0.0.1`, ...(options.extra ?? [])]
+export async function cli__startMosquitto(options: {passwords?: Record<string, string>} = {}): Promise<TestBrokerHandle> {
+  const extra: string[] = []
   if (options.passwords) {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttkit-passwd-'))
+    // Started as root, mosquitto drops to its own user: it must be able to read the password file.
+    chmodSync(dir, 0o755)
     const file = join(dir, 'passwd')
-    writeFileSync(file, '')
+    writeFileSync(file, '', {mode: 0o644})
     for (const [user, password] of Object.entries(options.passwords)) {
       await new Promise<void>((res, rej) => {
         const p = spawn('/usr/bin/mosquitto_passwd', ['-b', file, user, password], {stdio: 'ignore'})
@@ -188,42 +159,28 @@ export async function cli__startMosquitto(
       })
     }
     chmodSync(file, 0o644)
-    lines.push('allow_anonymous false', `password_file ${file}`)
-  } else {
-    lines.push('allow_anonymous true')
+    // The later allow_anonymous wins over the helper's default `allow_anonymous true`.
+    extra.push('allow_anonymous false', `password_file ${file}`)
   }
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, `${lines.join('\n')}\n`)
-  const child = spawn(mosquittoPath, ['-c', conf], {stdio: ['ignore', 'ignore', 'pipe']})
-  let log = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk))
-  const exited = new Promise<void>((res) => child.once('exit', () => res()))
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await exited
-  }
-  cleanups.push(stop)
-  try {
-    await waitForPort(port, 10_000)
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; mosquitto said: ${log}`)
-  }
-  return {port, stop}
+  return track(await brokers__startMosquitto(extra))
 }
 
-/** The mqttkit Broker, in this process, on 127.0.0.1:`port` (0 = any free port). */
+/** The mqttkit Broker in this process on 127.0.0.1:`port` (0 = any free port: test/helpers/brokers.ts). */
 export async function cli__startMqttkit(options: Record<string, unknown> = {}, port = 0): Promise<TestBrokerHandle> {
+  if (port === 0) return track(await brokers__startMqttkit(options))
+  // A fixed port, to bring a broker back where a client is reconnecting.
   const {Broker} = await import('../../src/index.js')
   const broker = new Broker({logLevel: 'silent', listeners: [{type: 'tcp', host: '127.0.0.1', port}], ...options})
-  const [listener] = await broker.listen()
-  let closed = false
-  const stop = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    await broker.close()
-  }
-  cleanups.push(stop)
-  return {port: listener!.address.port, stop}
+  await broker.listen()
+  return track({port, stop: () => broker.close()})
+}
+
+/** Stops `broker` in `cli__cleanup()` unless the test did; stopping twice is harmless. */
+function track(broker: TestBrokerHandle): TestBrokerHandle {
+  let stopped: Promise<void> | undefined
+  const handle = {port: broker.port, stop: () => (stopped ??= broker.stop())}
+  cleanups.push(handle.stop)
+  return handle
 }
 
 /** An mqtt.js reference client (a third-party peer for the CLI), closed by `cli__cleanup()`. */
