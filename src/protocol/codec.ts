@@ -2,6 +2,7 @@
  * The only module that touches mqtt-packet: a parser per connection and an encoder. Everything else in mqttkit
  * speaks in the packet types re-exported here, so the codec could be swapped without touching the broker.
  */
+import './quiet-debug.js' // before mqtt-packet loads: see that module
 import mqttPacket from 'mqtt-packet'
 import type {IPublishPacket, Packet, Parser} from 'mqtt-packet'
 import type {ProtocolVersion} from './versions.js'
@@ -145,11 +146,53 @@ const v5 = {protocolVersion: 5}
 
 /** Encodes one packet for a protocol level; throws on a packet mqtt-packet refuses (a bug on our side). */
 export function protocol__encode(packet: Packet, version: ProtocolVersion): Buffer {
-  if (version === 5 && packet.cmd === 'publish') {
-    const order = (packet.properties?.userProperties as {[USER_PROPERTY_ORDER]?: Pair[]} | undefined)?.[USER_PROPERTY_ORDER]
+  if (packet.cmd === 'publish') {
+    if (version !== 5 || packet.properties === undefined) return encodePublishPlain(packet, version)
+    const order = (packet.properties.userProperties as {[USER_PROPERTY_ORDER]?: Pair[]} | undefined)?.[USER_PROPERTY_ORDER]
     if (order !== undefined) return encodePublishOrdered(packet, order)
   }
   return mqttPacket.generate(packet, version === 5 ? v5 : version === 4 ? v4 : v3)
+}
+
+/**
+ * A PUBLISH without properties (every 3.1/3.1.1 one, and MQTT 5 ones with none), written straight into one buffer:
+ * the broker encodes one per routed message, and mqtt-packet's generic writer (an emitter, a chunk list and a
+ * concat per packet) cost more than the rest of routing a small message (measured, docs/benchmarks.md). Same bytes
+ * as mqtt-packet's for these packets (checked by the broker tests against real clients).
+ */
+const EMPTY = Buffer.alloc(0)
+
+function encodePublishPlain(packet: IPublishPacket, version: ProtocolVersion): Buffer {
+  const qos = packet.qos
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error('Invalid QoS')
+  const id = packet.messageId
+  if (qos > 0 && (typeof id !== 'number' || id < 1 || id > 65_535)) throw new Error('Invalid messageId')
+  const topic = packet.topic
+  const payload = packet.payload ?? EMPTY
+  const topicLength = Buffer.byteLength(topic)
+  const payloadLength = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+  const length = 2 + topicLength + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payloadLength
+  if (topicLength > 65_535 || length > 268_435_455) throw new Error('Invalid PUBLISH size')
+  let header = 2
+  for (let n = length; n >= 128; n = Math.floor(n / 128)) header++
+  const out = Buffer.allocUnsafe(header + length)
+  out[0] = 0x30 | (packet.dup ? 0x08 : 0) | (qos << 1) | (packet.retain ? 0x01 : 0)
+  let pos = 1
+  let n = length
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    out[pos++] = b
+  } while (n > 0)
+  out.writeUInt16BE(topicLength, pos)
+  pos += 2
+  pos += out.write(topic, pos, topicLength, 'utf8')
+  if (qos > 0) pos = out.writeUInt16BE(id!, pos)
+  if (version === 5) out[pos++] = 0 // property length: none
+  if (typeof payload === 'string') out.write(payload, pos, payloadLength, 'utf8')
+  else payload.copy(out, pos)
+  return out
 }
 
 /**
