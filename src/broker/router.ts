@@ -17,18 +17,33 @@ import {RetainedTree, SharedGroups, SubscriptionTrie, topic__parseShared} from '
  * N subscribers allocates no per-subscriber object.
  */
 class MatchSet {
+  /** Client id -> slot, used only past SMALL_MATCHES entries: a Map cleared per message costs a new table. */
   readonly index = new Map<string, number>()
+  private indexed = false
+  private anySubIds = false
   ids: string[] = []
   qos: number[] = []
   rap: boolean[] = []
   subIds: Array<number[] | undefined> = []
   length = 0
 
+  private find(clientId: string): number | undefined {
+    if (this.indexed) return this.index.get(clientId)
+    const ids = this.ids
+    for (let i = 0; i < this.length; i++) if (ids[i] === clientId) return i
+    return undefined
+  }
+
   add(clientId: string, sub: SubscriptionRecord): void {
-    const at = this.index.get(clientId)
+    const at = this.find(clientId)
+    if (sub.subscriptionId !== undefined) this.anySubIds = true
     if (at === undefined) {
       const i = this.length++
-      this.index.set(clientId, i)
+      if (this.indexed) this.index.set(clientId, i)
+      else if (i === SMALL_MATCHES) {
+        for (let k = 0; k <= i; k++) this.index.set(k === i ? clientId : this.ids[k]!, k)
+        this.indexed = true
+      }
       this.ids[i] = clientId
       this.qos[i] = sub.qos
       this.rap[i] = sub.retainAsPublished
@@ -42,12 +57,21 @@ class MatchSet {
 
   reset(): void {
     if (this.length === 0) return
-    this.index.clear()
+    if (this.indexed) {
+      this.index.clear()
+      this.indexed = false
+    }
     // Drop references so queued messages' id lists are not kept alive by the scratch arrays.
-    this.subIds.fill(undefined, 0, this.length)
+    if (this.anySubIds) {
+      this.subIds.fill(undefined, 0, this.length)
+      this.anySubIds = false
+    }
     this.length = 0
   }
 }
+
+/** Up to this many matched clients are merged by a linear scan; more go through the index Map. */
+const SMALL_MATCHES = 16
 
 export class Router {
   readonly trie = new SubscriptionTrie<SubscriptionRecord>()
