@@ -138,6 +138,19 @@ describe('mqttkit broker security flags', {timeout: 60_000}, () => {
     expect(accepted).toBeLessThan(8)
   })
 
+  it('takes the security settings from a --config file under the flag names', async () => {
+    const config = join(dir, 'broker.yaml')
+    await writeFile(config, `password-file: ${passwd}\nacl-file: ${acl}\nallow-anonymous: false\nmax-publish-rate: 5\n`)
+    const {port, output} = await startBroker(['--config', config])
+    while (!output().includes('ACL rules from')) await new Promise((r) => setTimeout(r, 20))
+    expect(output()).toContain(`from ${passwd}`)
+    await expect(connect(port, {protocolVersion: 5})).rejects.toMatchObject({code: 0x86})
+    const client = await connect(port, {protocolVersion: 5, username: 'alice', password: 'alice-pw'})
+    const reason = new Promise<number | undefined>((resolve) => client.on('disconnect', (packet) => resolve(packet.reasonCode)))
+    for (let i = 0; i < 20; i++) client.publish('alice/flood', 'x', {qos: 0})
+    expect(await reason).toBe(0x96)
+  })
+
   it('refuses to start on a missing or malformed file, naming the file and line (exit 1)', async () => {
     const missing = await run('node', [BIN, ...BASE, '--password-file', join(dir, 'nope')])
     expect(missing.code).toBe(1)
