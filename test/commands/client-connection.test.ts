@@ -93,6 +93,30 @@ describe('connection flags', () => {
     expect(later.stdout.toString()).toBe('1 gone\n')
   })
 
+  it('--will-delay and -D will properties: the will waits for the delay and carries its properties [MQTT-3.1.3-9]; --repeat-delay', async () => {
+    const broker = await cli__startMqttkit()
+    const port = String(broker.port)
+    const peer = await cli__mqttjs(broker.port, {protocolVersion: 5})
+    const wait = await cli__collect(peer, 'delayed/will', 1)
+    const dying = await cli__subscribed([
+      '-h', '127.0.0.1', '-p', port, '-t', 'x', '--will-topic', 'delayed/will', '--will-payload', 'late',
+      // The session must outlive the delay: a session that ends at disconnect sends the will at once [MQTT-3.1.3-9].
+      '--will-delay', '2', '-x', '30', '-D', 'will', 'content-type', 'text/plain', '-D', 'will', 'user-property', 'why', 'crash',
+    ])
+    dying.child.kill('SIGKILL')
+    const killedAt = Date.now()
+    const [will] = await wait()
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1500)
+    expect(will!.payload.toString()).toBe('late')
+    expect(will!.packet.properties).toMatchObject({contentType: 'text/plain', userProperties: {why: 'crash'}})
+
+    const started = Date.now()
+    const repeated = await cli__run(['pub', '-h', '127.0.0.1', '-p', port, '-t', 'r', '-m', 'x', '--repeat', '3', '--repeat-delay', '0.3', '--json'])
+    expect(repeated.code, repeated.stderr).toBe(0)
+    expect(JSON.parse(repeated.stdout.toString())).toMatchObject({messages: 3})
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600)
+  })
+
   it('sub reconnects with back-off after the broker goes away, reports it on stderr, and receives again', async () => {
     const first = await cli__startMqttkit()
     const port = first.port

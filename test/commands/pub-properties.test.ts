@@ -110,7 +110,7 @@ describe('pub MQTT 5 properties', () => {
 })
 
 describe('MQTT 5 → 3.1.1 fallback', () => {
-  it('without -V: a refusal of MQTT 5 retries once with 3.1.1, says so on stderr, delivers [MQTT-3.1.2-2]', async () => {
+  it('without -V: a refusal of MQTT 5 retries once with 3.1.1, says so on stderr (not with --quiet), delivers [MQTT-3.1.2-2]', async () => {
     const broker = await cli__startMqttkit()
     const old = await cli__startV311Only(broker.port)
     const peer = await cli__mqttjs(broker.port)
@@ -122,6 +122,10 @@ describe('MQTT 5 → 3.1.1 fallback', () => {
     expect(JSON.parse(r.stdout.toString())).toMatchObject({protocolVersion: '3.1.1', completed: 1})
     expect(old.versions).toEqual([5, 4])
     expect((await wait())[0]!.payload.toString()).toBe('via 3.1.1')
+    // --quiet keeps those notes off stderr.
+    const quiet = await cli__run(['pub', ...host, '-p', String(old.port), '-t', 'old/broker', '-m', 'q', '--user-property', 'a=b', '--quiet'])
+    expect(quiet.code, quiet.stderr).toBe(0)
+    expect(quiet.stderr).toBe('')
   })
 
   it('with -V 5 there is no retry: exit 3 with the reason; sub falls back too', async () => {
