@@ -101,44 +101,4 @@ describe('mqttkit broker', () => {
     }
   })
 
-  it('takes the port from MQTT_PORT', async () => {
-    const port = await freePort()
-    const r = run(['--mqtt-host', '127.0.0.1'], {MQTT_PORT: String(port)})
-    await waitFor(r, new RegExp(`listening on mqtt://127\\.0\\.0\\.1:${port}`))
-  })
-
-  it('reads a YAML config file; flags override it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mqttkit-config-'))
-    const port = await freePort()
-    const file = join(dir, 'broker.yaml')
-    writeFileSync(file, `mqtt-host: 127.0.0.1\nmqtt-port: 1\nmaxConnections: 1\n`)
-    const r = run(['--config', file, '--mqtt-port', String(port)])
-    await waitFor(r, new RegExp(`listening on mqtt://127\\.0\\.0\\.1:${port}`))
-    await connect(port, {clientId: 'one'})
-    const raw = await RawClient.connect(port)
-    expect((await raw.handshake({clientId: 'two'})).returnCode).toBe(3)
-  })
-
-  it('reads a JSON config file and rejects unknown settings by name', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mqttkit-config-'))
-    const good = join(dir, 'ok.json')
-    const port = await freePort()
-    writeFileSync(good, JSON.stringify({'mqtt-host': '127.0.0.1', 'mqtt-port': port}))
-    const r = run(['--config', good])
-    await waitFor(r, new RegExp(`:${port}`))
-    const bad = join(dir, 'bad.json')
-    writeFileSync(bad, JSON.stringify({'mqtt-prot': 1}))
-    const b = run(['--config', bad])
-    expect(await b.exited).toBe(1)
-    expect(b.output()).toMatch(/unknown setting "mqtt-prot"/)
-  })
-
-  it('--allow-anonymous false refuses clients without credentials', async () => {
-    const port = await freePort()
-    const r = run(['--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--allow-anonymous', 'false'])
-    await waitFor(r, /listening on/)
-    const raw = await RawClient.connect(port)
-    const connack = await raw.handshake({clientId: 'anon'})
-    expect(connack.returnCode).not.toBe(0)
-  })
 })
