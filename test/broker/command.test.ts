@@ -1,13 +1,10 @@
 /** `mqttkit broker` as users run it: the built CLI in a child process (run `npm run build` first). */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it} from 'vitest'
 import {broker__normalizeArgv} from '../../src/commands/broker.js'
-import {RawClient, cleanup, connect} from './helpers.js'
+import {cleanup, connect} from './helpers.js'
 
 const RUN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 const children: ChildProcess[] = []
