@@ -136,6 +136,20 @@ describe('MQTT 5 sessions and wills', () => {
     expect((await got)[0]!.payload.toString()).toBe('bye')
   })
 
+  it('takeover: the old connection\'s will is sent, unless the new one resumes the session and the will is delayed (§3.1.3.2.2)', async () => {
+    const {port} = await startBroker()
+    const watcher = await connect(port, {clientId: 'w'})
+    await watcher.subscribeAsync('wills/#', {qos: 1})
+    const props = {sessionExpiryInterval: 60}
+    await v5(port, 'resumer', {clean: false, will: {...will, properties: {willDelayInterval: 5}}, properties: props})
+    await v5(port, 'resumer', {clean: false, properties: props})
+    expect(await noMessage(watcher, 300)).toBe(true)
+    await v5(port, 'immediate', {will, properties: props})
+    const got = nextMessages(watcher, 1)
+    await v5(port, 'immediate', {clean: false, properties: props})
+    expect((await got)[0]!.topic).toBe('wills/x')
+  })
+
   it('a delayed will survives a broker restart and is published when its delay ends', async () => {
     const store = new MemoryStore()
     const first = await startBroker({store})
