@@ -37,7 +37,7 @@ pattern deny users/%u/private/#
 `
 
 /**
- * The fuzz CONNECTs log in as fuzz/pw one time in five (corpus.ts), so mutated user names and passwords reach
+ * The fuzz CONNECTs log in as fuzz/pw one time in ten (corpus.ts), so mutated user names and passwords reach
  * the password check. A $7$ hash with one PBKDF2 iteration keeps each check cheap (scrypt would take 50 ms).
  */
 function fuzzUsers(): PasswordFile {
