@@ -59,6 +59,8 @@ export async function security__fromFlags(flags: SecurityFlagValues, allowAnonym
   if (flags['acl-file'] !== undefined) notes.push(`${rules} ACL rule${rules === 1 ? '' : 's'} from ${flags['acl-file']}`)
   if (!allowAnonymous && (flags['password-file'] === undefined || users === 0)) {
     warnings.push('anonymous clients are refused and no user can log in: give --password-file with at least one user')
+  } else if (flags['acl-file'] !== undefined && flags['password-file'] === undefined) {
+    warnings.push('user names are not checked without --password-file: any client can claim a user name and get its ACL rules')
   }
   return {
     auth,
