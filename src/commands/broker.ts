@@ -150,7 +150,9 @@ export default class BrokerCommand extends Command {
     try {
       broker = new Broker(options)
     } catch (error) {
-      this.error((error as Error).message, {exit: 1})
+      // Option names become the flag names people typed (maxInflight -> --max-inflight).
+      const message = (error as Error).message.replace(/^([a-z]+[A-Z]\w*) must/, (_m, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must`)
+      this.error(message, {exit: 1})
     }
     try {
       await broker.listen().catch(async (error: NodeJS.ErrnoException & {port?: number}) => {

@@ -94,4 +94,13 @@ describe('mqttkit broker configuration', () => {
     const connack = await raw.handshake({clientId: 'anon'})
     expect(connack.returnCode).not.toBe(0)
   })
+
+  it('a value out of range in the config file is named by its flag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttkit-config-'))
+    const file = join(dir, 'bad.yaml')
+    writeFileSync(file, 'max-inflight: 0\n')
+    const r = run(['--config', file, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0'])
+    expect(await r.exited).toBe(1)
+    expect(r.output()).toMatch(/--max-inflight must be an integer from 1 to 65535, got 0/)
+  })
 })
