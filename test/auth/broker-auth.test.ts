@@ -231,6 +231,14 @@ describe('ACL', () => {
     expect(got.map((m) => m.payload)).toEqual(['allowed', 'allowed again'])
   })
 
+  it('mosquitto_sub is told its subscription was denied, at 3.1.1 and 5', async (ctx) => {
+    if (!requireProgram(ctx, MOSQUITTO_SUB, 'mosquitto-clients')) return
+    for (const version of ['mqttv311', 'mqttv5']) {
+      const sub = await run(MOSQUITTO_SUB, ['-h', '127.0.0.1', '-p', String(port), '-V', version, '-u', 'alice', '-P', 'alice-pw', '-t', 'bob/#', '-W', '5'])
+      expect(sub.stderr).toContain('All subscription requests were denied')
+    }
+  })
+
   it('refuses subscriptions outside the read rules: SUBACK 0x87 (MQTT 5) and 0x80 (3.1.1)', async () => {
     for (const protocolVersion of [5, 4] as const) {
       const alice = await connect({protocolVersion, clientId: `alice-sub${protocolVersion}`, username: 'alice', password: 'alice-pw'})
