@@ -41,6 +41,18 @@ describe('mqttkit broker --store', () => {
     }
   })
 
+  it('the config file may choose the store; a flag overrides it', async () => {
+    const dir = tmp__dir()
+    const config = join(dir, 'broker.json')
+    writeFileSync(config, JSON.stringify({store: `sqlite:${join(dir, 'from-config.db')}`}))
+    const fromFile = await BrokerProcess.start(['--config', config])
+    brokers.push(fromFile)
+    expect(await bannerOf(fromFile, 'from-config.db')).toContain(`sqlite:${join(dir, 'from-config.db')}`)
+    const overridden = await BrokerProcess.start(['--config', config, '--store', 'memory'])
+    brokers.push(overridden)
+    expect(await bannerOf(overridden, 'store: memory')).toContain('store: memory')
+  })
+
   it('--store memory writes nothing', async () => {
     const dataDir = join(tmp__dir(), 'unused')
     const broker = await BrokerProcess.start(['--store', 'memory', '--data-dir', dataDir])
