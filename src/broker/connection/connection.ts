@@ -75,13 +75,17 @@ export class Connection {
     readonly stream: Duplex,
     readonly meta: ConnectionMeta,
   ) {
+    // Listeners are module-level functions that find the connection on their emitter, not eight closures per
+    // connection: ~0.5 KiB less per idle client (docs/benchmarks.md, memory per idle connection).
     this.parser = protocol__parser()
-    this.parser.on('packet', this.onPacket)
-    this.parser.on('error', this.onParseError)
-    stream.on('data', this.onData)
-    stream.on('error', this.onStreamError)
-    stream.on('close', this.onStreamClose)
-    stream.on('end', this.onStreamEnd)
+    ;(this.parser as unknown as Owned)[OWNER] = this
+    ;(stream as unknown as Owned)[OWNER] = this
+    this.parser.on('packet', parserPacket)
+    this.parser.on('error', parserError)
+    stream.on('data', streamData)
+    stream.on('error', streamError)
+    stream.on('close', streamClose)
+    stream.on('end', streamEnd)
     this.timer = setTimeout(onConnectTimeout, ctx.options.connectTimeout, this)
     this.timer.unref()
   }
@@ -187,11 +191,12 @@ export class Connection {
     this.clearTimer()
     this.backlog.length = 0
     this.parser.removeAllListeners('packet')
-    this.stream.off('data', this.onData)
+    this.stream.off('data', streamData)
     connection__closed(this, wasConnected)
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.lastActivity = Date.now()
     this.ctx.stats.bytesReceived += chunk.length
     try {
@@ -212,7 +217,8 @@ export class Connection {
     this.close(0x95, 'packet too large')
   }
 
-  private readonly onPacket = (packet: Packet): void => {
+  /** @internal */
+  onPacket(packet: Packet): void {
     if (this.state === 'closed') return
     if ((packet.length ?? 0) > this.ctx.options.maxPacketSize) {
       this.tooLarge(packet.length ?? 0)
@@ -237,17 +243,20 @@ export class Connection {
     if (result !== undefined) {
       this.busy = true
       this.stream.pause()
-      result.then(this.resume, this.onHandlerError)
+      result.then(
+        () => this.resume(),
+        (error: unknown) => this.onHandlerError(error),
+      )
     }
   }
 
-  private readonly resume = (): void => {
+  private resume(): void {
     this.busy = false
     while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift()!)
     if (!this.busy && this.state !== 'closed') this.stream.resume()
   }
 
-  private readonly onHandlerError = (error: unknown): void => {
+  private onHandlerError(error: unknown): void {
     this.busy = false
     this.internalError(error)
   }
@@ -257,7 +266,8 @@ export class Connection {
     this.close(0x83, 'implementation specific error')
   }
 
-  private readonly onParseError = (error: Error): void => {
+  /** @internal */
+  onParseError(error: Error): void {
     if (this.state === 'closed') return
     this.ctx.logger.warn(`client ${this.label}: malformed packet (${error.message}), closing`)
     if (this.state === 'awaiting-connect' && error.message === 'Invalid protocol version') {
@@ -270,23 +280,55 @@ export class Connection {
     this.close(0x81, `malformed packet: ${error.message}`)
   }
 
-  private readonly onStreamError = (error: Error): void => {
+  /** @internal */
+  onStreamError(error: Error): void {
     this.ctx.logger.debug(`client ${this.label}: socket error: ${error.message}`)
     this.closeReason ||= `socket error: ${error.message}`
     this.finish()
     this.stream.destroy()
   }
 
-  private readonly onStreamEnd = (): void => {
+  /** @internal */
+  onStreamEnd(): void {
     this.closeReason ||= 'connection closed by the client'
     this.finish()
     this.stream.end()
   }
 
-  private readonly onStreamClose = (): void => {
+  /** @internal */
+  onStreamClose(): void {
     this.closeReason ||= 'connection lost'
     this.finish()
   }
+}
+
+const OWNER = Symbol('mqttkit.connection')
+interface Owned {
+  [OWNER]: Connection
+}
+
+function parserPacket(this: Owned, packet: Packet): void {
+  this[OWNER].onPacket(packet)
+}
+
+function parserError(this: Owned, error: Error): void {
+  this[OWNER].onParseError(error)
+}
+
+function streamData(this: Owned, chunk: Buffer): void {
+  this[OWNER].onData(chunk)
+}
+
+function streamError(this: Owned, error: Error): void {
+  this[OWNER].onStreamError(error)
+}
+
+function streamClose(this: Owned): void {
+  this[OWNER].onStreamClose()
+}
+
+function streamEnd(this: Owned): void {
+  this[OWNER].onStreamEnd()
 }
 
 function uncork(connection: Connection): void {
