@@ -7,10 +7,11 @@ import {execFile, execFileSync} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {auth__load} from '../../src/broker/auth/hooks.js'
 import {Broker} from '../../src/broker/broker.js'
+import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {requireProgram, requirePythonModule} from '../helpers/system.js'
 
 const BIN = join(import.meta.dirname, '../../bin/run.js')
@@ -44,7 +45,6 @@ pattern readwrite clients/%c/#
 let dir: string
 let broker: Broker
 let port: number
-const clients = new Set<MqttClient>()
 
 function run(file: string, args: string[], timeout = 15_000): Promise<{code: number; stdout: string; stderr: string}> {
   // Asynchronous on purpose: the broker runs in this process and must keep serving while the client runs.
@@ -57,13 +57,7 @@ function run(file: string, args: string[], timeout = 15_000): Promise<{code: num
 }
 
 function connect(options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 10_000, ...options})
-  clients.add(client)
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client))
-    client.once('error', reject)
-    client.once('close', () => reject(new Error('closed before CONNACK')))
-  })
+  return mqttjs__connect(port, {connectTimeout: 10_000, ...options})
 }
 
 /** Resolves with the refusal error (code = CONNACK reason/return code) and how long the refusal took. */
@@ -116,8 +110,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterEach(async () => {
-  await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})))
-  clients.clear()
+  await mqttjs__cleanup()
 })
 
 afterAll(async () => {

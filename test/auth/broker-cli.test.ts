@@ -7,9 +7,10 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {requireProgram} from '../helpers/system.js'
 
 const BIN = join(import.meta.dirname, '../../bin/run.js')
@@ -18,7 +19,6 @@ let dir: string
 let passwd: string
 let acl: string
 const children = new Set<ChildProcess>()
-const clients = new Set<MqttClient>()
 
 function run(file: string, args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
@@ -50,12 +50,7 @@ function startBroker(args: string[]): Promise<{port: number; child: ChildProcess
 }
 
 function connect(port: number, options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 10_000, ...options})
-  clients.add(client)
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client))
-    client.once('error', reject)
-  })
+  return mqttjs__connect(port, {connectTimeout: 10_000, ...options})
 }
 
 beforeAll(async () => {
@@ -67,8 +62,7 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})))
-  clients.clear()
+  await mqttjs__cleanup()
   for (const child of children) child.kill('SIGKILL')
   children.clear()
 })

@@ -3,26 +3,21 @@
  * certificate is the credential, and the ACL rules of the CN's user apply.
  */
 import {readFileSync} from 'node:fs'
-import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Acl} from '../../src/broker/auth/acl.js'
 import {auth__hooks} from '../../src/broker/auth/hooks.js'
 import {PasswordFile} from '../../src/broker/auth/password-file.js'
 import {Broker} from '../../src/broker/broker.js'
+import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {pki__make, type TestPki} from '../transport/certs.js'
 
 let pki: TestPki
 let broker: Broker
 let port: number
-const clients: MqttClient[] = []
 
 function connect(options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect({protocol: 'mqtts', host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 10_000, ca: pki.caPem, ...options})
-  clients.push(client)
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client))
-    client.once('error', reject)
-  })
+  return mqttjs__connect(port, {protocol: 'mqtts', connectTimeout: 10_000, ca: pki.caPem, ...options})
 }
 
 beforeAll(async () => {
@@ -40,7 +35,7 @@ beforeAll(async () => {
 }, 30_000)
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})))
+  await mqttjs__cleanup()
   await broker?.close()
   pki?.cleanup()
 })

@@ -3,28 +3,19 @@
  * PUBLISH message/byte budgets per connection (DISCONNECT 0x96/0x97 at MQTT 5, a plain close at 3.1.1).
  */
 import net from 'node:net'
-import mqtt, {type IClientOptions, type IDisconnectPacket, type MqttClient} from 'mqtt'
+import type {IDisconnectPacket, MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import {afterEach, describe, expect, it} from 'vitest'
 import {Broker, type BrokerOptions} from '../../src/broker/broker.js'
+import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 
 const brokers: Broker[] = []
-const clients: MqttClient[] = []
 
 async function start(options: BrokerOptions): Promise<number> {
   const broker = new Broker({listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], logLevel: 'silent', ...options})
   brokers.push(broker)
   await broker.listen()
   return broker.listeners[0]!.address.port
-}
-
-function connect(port: number, options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
-  clients.push(client)
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client))
-    client.once('error', reject)
-  })
 }
 
 /** Opens a raw connection, sends CONNECT, and resolves with whether a CONNACK came back before the close. */
@@ -54,7 +45,7 @@ function closed(client: MqttClient): Promise<IDisconnectPacket | undefined> {
 }
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})))
+  await mqttjs__cleanup()
   await Promise.all(brokers.splice(0).map((b) => b.close()))
 })
 
@@ -78,7 +69,7 @@ describe('--max-connection-rate', () => {
 describe('--max-publish-rate and --max-publish-bytes-rate', () => {
   it('MQTT 5: over the message rate, the broker sends DISCONNECT 0x96 and closes', async () => {
     const port = await start({maxPublishRate: 10})
-    const client = await connect(port, {protocolVersion: 5})
+    const client = await mqttjs__connect(port, {protocolVersion: 5})
     const done = closed(client)
     for (let i = 0; i < 30; i++) client.publish('flood', `m${i}`, {qos: 0})
     expect((await done)?.reasonCode).toBe(0x96)
@@ -86,7 +77,7 @@ describe('--max-publish-rate and --max-publish-bytes-rate', () => {
 
   it('MQTT 5: over the byte rate, the broker sends DISCONNECT 0x97 and closes', async () => {
     const port = await start({maxPublishBytesRate: 1000})
-    const client = await connect(port, {protocolVersion: 5})
+    const client = await mqttjs__connect(port, {protocolVersion: 5})
     const done = closed(client)
     for (let i = 0; i < 3; i++) client.publish('big', Buffer.alloc(600), {qos: 0})
     expect((await done)?.reasonCode).toBe(0x97)
@@ -94,7 +85,7 @@ describe('--max-publish-rate and --max-publish-bytes-rate', () => {
 
   it('MQTT 3.1.1: over the rate, the connection is closed (3.1.1 has no DISCONNECT from the server)', async () => {
     const port = await start({maxPublishRate: 10})
-    const client = await connect(port, {protocolVersion: 4})
+    const client = await mqttjs__connect(port, {protocolVersion: 4})
     const done = closed(client)
     for (let i = 0; i < 30; i++) client.publish('flood', `m${i}`, {qos: 0})
     expect(await done).toBeUndefined()
@@ -102,11 +93,11 @@ describe('--max-publish-rate and --max-publish-bytes-rate', () => {
 
   it('a client within its budget keeps publishing, and every message arrives', async () => {
     const port = await start({maxPublishRate: 20, maxPublishBytesRate: 10_000})
-    const subscriber = await connect(port, {protocolVersion: 5})
+    const subscriber = await mqttjs__connect(port, {protocolVersion: 5})
     const got: string[] = []
     subscriber.on('message', (_t, payload) => got.push(payload.toString()))
     await subscriber.subscribeAsync('steady', {qos: 1})
-    const publisher = await connect(port, {protocolVersion: 5})
+    const publisher = await mqttjs__connect(port, {protocolVersion: 5})
     // 30 messages at 10 per second: half the message budget, well within the byte budget.
     for (let i = 0; i < 30; i++) {
       await publisher.publishAsync('steady', `m${i}`, {qos: 1})
