@@ -209,6 +209,15 @@ export async function cleanup(): Promise<void> {
   }
 }
 
+/** Polls until `check()` is true (timers under a loaded CI machine fire late, never early). */
+export async function until(check: () => boolean, timeout = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/broker/store/memory.js'
-import {RawClient, cleanup, connect, delay, nextMessages, noMessage, startBroker} from './helpers.js'
+import {RawClient, cleanup, connect, delay, nextMessages, noMessage, startBroker, until} from './helpers.js'
 
 afterEach(cleanup)
 
@@ -35,8 +35,7 @@ describe('MQTT 5 sessions and wills', () => {
     expect(b.connack.sessionPresent).toBe(true)
     b.raw.send({cmd: 'disconnect'})
     await b.raw.waitClosed()
-    await delay(1300)
-    expect(broker.stats.sessions).toBe(0)
+    await until(() => broker.stats.sessions === 0, 5000, 'the session to expire')
     expect(broker.stats.subscriptions).toBe(0)
     const c = await v5(port, 's', {clean: false})
     expect(c.connack.sessionPresent).toBe(false)
@@ -75,7 +74,7 @@ describe('MQTT 5 sessions and wills', () => {
     await first.broker.close()
     await delay(1200)
     const second = await startBroker({store})
-    await delay(50)
+    await until(() => second.broker.stats.sessions === 1, 5000, 'the expired session to go')
     expect((await v5(second.port, 'short', {clean: false, properties: {sessionExpiryInterval: 1}})).connack.sessionPresent).toBe(false)
     expect((await v5(second.port, 'long', {clean: false, properties: {sessionExpiryInterval: 60}})).connack.sessionPresent).toBe(true)
   })

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/broker/store/memory.js'
-import {RawClient, cleanup, connect, connectRecording, delay, nextMessages, startBroker, waitForCount} from './helpers.js'
+import {RawClient, cleanup, connect, connectRecording, delay, nextMessages, startBroker, until, waitForCount} from './helpers.js'
 
 afterEach(cleanup)
 
@@ -20,11 +20,11 @@ describe('sessions', () => {
   })
 
   it('[MQTT-3.1.2-4] keeps subscriptions and queues QoS 1/2 messages for an offline persistent session', async () => {
-    const {port} = await startBroker()
+    const {port, broker} = await startBroker()
     const sub = await connect(port, {clientId: 'offline', clean: false})
     await sub.subscribeAsync('q/#', {qos: 1})
     sub.end(true)
-    await delay(50)
+    await until(() => !broker.clientIds.includes('offline'))
     const pub = await connect(port, {clientId: 'pub'})
     await pub.publishAsync('q/1', 'one', {qos: 1})
     await pub.publishAsync('q/2', 'two', {qos: 2})
@@ -50,7 +50,7 @@ describe('sessions', () => {
     const sub = await connect(port, {clientId: 'full', clean: false})
     await sub.subscribeAsync('f', {qos: 1})
     sub.end(true)
-    await delay(50)
+    await until(() => !broker.clientIds.includes('full'))
     const pub = await connect(port, {clientId: 'pub'})
     for (let i = 0; i < 5; i++) await pub.publishAsync('f', String(i), {qos: 1})
     expect(broker.stats.queued).toBe(3)
@@ -105,7 +105,7 @@ describe('sessions', () => {
     const sub = await connect(first.port, {clientId: 'durable', clean: false})
     await sub.subscribeAsync('keep/#', {qos: 1})
     sub.end(true)
-    await delay(50)
+    await until(() => !first.broker.clientIds.includes('durable'))
     const pub = await connect(first.port, {clientId: 'pub'})
     await pub.publishAsync('keep/1', 'queued before restart', {qos: 1})
     pub.end(true)
@@ -173,7 +173,7 @@ describe('sessions', () => {
     const watcher = await connect(first.port, {clientId: 'watcher', clean: false})
     await watcher.subscribeAsync('q2', {qos: 1})
     watcher.end(true)
-    await delay(50)
+    await until(() => !first.broker.clientIds.includes('watcher'))
     const raw = await RawClient.connect(first.port)
     await raw.handshake({clientId: 'publisher', clean: false})
     raw.send({cmd: 'publish', topic: 'q2', payload: Buffer.from('once'), qos: 2, messageId: 77, dup: false, retain: false})

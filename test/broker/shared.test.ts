@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import type {MqttClient} from 'mqtt'
-import {RawClient, cleanup, connect, delay, startBroker} from './helpers.js'
+import {RawClient, cleanup, connect, delay, startBroker, until} from './helpers.js'
 
 afterEach(cleanup)
 
@@ -70,10 +70,11 @@ describe('shared subscriptions', () => {
   })
 
   it('prefers connected members; an offline persistent member only gets messages when nobody else is online', async () => {
-    const {port} = await startBroker()
+    const {port, broker} = await startBroker()
     const off = await connect(port, {clientId: 'off', clean: false})
     await off.subscribeAsync('$share/g/w', {qos: 1})
     off.end(true)
+    await until(() => !broker.clientIds.includes('off'))
     const on = await connect(port, {clientId: 'on'})
     await on.subscribeAsync('$share/g/w', {qos: 1})
     const c = count(on)
