@@ -180,9 +180,10 @@ export class Router {
     this.deliverTo(clientId, sub.qos, sub.retainAsPublished, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId])
   }
 
+  /** A shared group prefers members that are connected and may receive this message (authorizeForward). */
   private readonly isOnline = (clientId: string): boolean => {
     const session = this.ctx.sessions.get(clientId)
-    return session !== undefined && session.connection !== null
+    return session !== undefined && session.connection !== null && this.mayForward(session, this.message!)
   }
 
   private deliverTo(clientId: string, grantedQos: number, retainAsPublished: boolean, subscriptionIds: number[] | undefined): void {

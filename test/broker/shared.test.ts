@@ -101,4 +101,17 @@ describe('shared subscriptions', () => {
       await cleanup()
     }
   })
+
+  it('skips a member that authorizeForward refuses, so the group still gets every message', async () => {
+    const {port} = await startBroker({hooks: {authorizeForward: (client) => client.id !== 'denied'}})
+    const denied = await connect(port, {clientId: 'denied'})
+    const allowed = await connect(port, {clientId: 'allowed'})
+    await denied.subscribeAsync('$share/g/acl', {qos: 1})
+    await allowed.subscribeAsync('$share/g/acl', {qos: 1})
+    const [cd, ca] = [count(denied), count(allowed)]
+    const pub = await connect(port, {clientId: 'pub'})
+    for (let i = 0; i < 6; i++) await pub.publishAsync('acl', 'x', {qos: 1})
+    await delay(200)
+    expect([cd.n, ca.n]).toEqual([0, 6])
+  })
 })
