@@ -1,5 +1,5 @@
 /** The broker's security flags mapped to hooks, options and banner lines. */
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {chmod, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -38,6 +38,14 @@ describe('security__fromFlags', () => {
     expect((await security__fromFlags({}, false)).warnings).toEqual([expect.stringContaining('no user can log in')])
     expect((await security__fromFlags({'acl-file': acl}, true)).warnings).toEqual([expect.stringContaining('user names are not checked')])
     expect((await security__fromFlags({}, true)).warnings).toEqual([])
+  })
+
+  it('warns about a password file other users can read', async () => {
+    const loose = join(dir, 'loose')
+    await writeFile(loose, await readFile(passwd), {mode: 0o644})
+    await chmod(loose, 0o644)
+    expect((await security__fromFlags({'password-file': loose}, true)).warnings).toEqual([`${loose} can be read by other users: chmod 600 it`])
+    expect((await security__fromFlags({'password-file': passwd}, true)).warnings).toEqual([])
   })
 
   it('rejects with the file and line of a mistake', async () => {

@@ -5,6 +5,7 @@
  * Documented in docs/security.md.
  */
 import {Flags} from '@oclif/core'
+import {stat} from 'node:fs/promises'
 import type {Logger} from '../logger.js'
 import type {BrokerOptions} from '../options.js'
 import {AuthFiles} from './hooks.js'
@@ -61,6 +62,11 @@ export async function security__fromFlags(flags: SecurityFlagValues, allowAnonym
     warnings.push('anonymous clients are refused and no user can log in: give --password-file with at least one user')
   } else if (flags['acl-file'] !== undefined && flags['password-file'] === undefined) {
     warnings.push('user names are not checked without --password-file: any client can claim a user name and get its ACL rules')
+  }
+  // Hashes readable by other local users can be attacked offline (`mqttkit passwd` always writes 0600).
+  if (flags['password-file'] !== undefined && process.platform !== 'win32') {
+    const {mode} = await stat(flags['password-file'])
+    if (mode & 0o077) warnings.push(`${flags['password-file']} can be read by other users: chmod 600 it`)
   }
   return {
     auth,
