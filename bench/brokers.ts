@@ -4,7 +4,12 @@
  * growing busier hurts all alike), and the medians are printed with their ratio to mosquitto. The load comes from
  * the bench engine (src/bench) in this process; the broker's own CPU and memory are read from /proc.
  *
- *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 10000] [--only fanin-qos0,latency] [--json out.json]
+ *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--queue 20000] [--only fanin-qos0,latency] [--json out.json]
+ *
+ * --queue sets mosquitto's max_queued_messages and mqttkit's --max-queued (aedes has no limit): deeper than the
+ * closed-loop backlog of the load (10 publishers x 1000), so QoS 1 end to end measures delivery, not the drop
+ * policy of a full queue. --idle 19500 stays under the 20,000 open files one process may have here (the idle
+ * clients come from several 127.0.0.x source addresses, bench/idle-clients.ts).
  *
  * Needs /usr/sbin/mosquitto and a built dist/ (mqttkit runs as `node bin/run.js broker`).
  */
@@ -18,12 +23,14 @@ import {type BenchFlags, bench__spec, bench__target} from '../src/bench/cli.js'
 import {compare__median} from '../src/bench/compare.js'
 import {bench__run} from '../src/bench/runner.js'
 import type {BenchResult, Scenario} from '../src/bench/types.js'
+import {idle__open} from './idle-clients.js'
 
 const {values} = parseArgs({
   options: {
     rounds: {type: 'string', default: '3'},
     duration: {type: 'string', default: '5'},
-    idle: {type: 'string', default: '10000'},
+    idle: {type: 'string', default: '19500'},
+    queue: {type: 'string', default: '20000'},
     only: {type: 'string'},
     json: {type: 'string'},
   },
@@ -31,6 +38,7 @@ const {values} = parseArgs({
 const rounds = Number(values.rounds)
 const duration = Number(values.duration)
 const idle = Number(values.idle)
+const queue = Number(values.queue)
 const root = join(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'mqttkit-brokers-'))
 
@@ -65,11 +73,11 @@ async function listening(port: number): Promise<void> {
 
 const commands: Record<string, (port: number) => [string, string[]]> = {
   mosquitto: (port) => {
-    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`)
+    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages ${queue}\n`)
     return ['/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]]
   },
   aedes: (port) => [process.execPath, ['--import', 'tsx', join(root, 'bench/aedes-server.ts'), '--port', String(port)]],
-  mqttkit: (port) => [process.execPath, [join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error']],
+  mqttkit: (port) => [process.execPath, [join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error', '--max-queued', String(queue)]],
 }
 
 async function start(name: string, crashes = 0): Promise<BrokerProcess> {
@@ -184,37 +192,25 @@ const SCENARIOS: ScenarioDef[] = [
     async run(b) {
       const pid = b.child.pid!
       const before = rssKiB(pid)
-      const target = bench__target({host: '127.0.0.1', port: b.port, 'protocol-version': 4, keepalive: 600, 'id-prefix': `i${Date.now() % 1e6}-`})
-      let connectedAt = 0
-      let resolveUp: () => void = () => {}
-      const up = new Promise<void>((r) => (resolveUp = r))
-      const hold = bench__run(bench__spec('conn', flags({clients: idle, hold: 60, duration: 180, 'connect-concurrency': 500, 'connect-timeout': 30}), target), b.name, {
-        onProgress: (p) => {
-          if (!connectedAt && p.connected + p.failed >= idle) {
-            connectedAt = Date.now()
-            resolveUp()
-          }
-        },
-        signal: abortAfterHealthy.signal,
-      })
-      await Promise.race([up, hold])
-      await new Promise((r) => setTimeout(r, 1000))
-      const held = rssKiB(pid)
-      const healthy = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'healthy/0', filter: 'healthy/#', qos: 0, rate: '1000', duration: 3}))
-      abortAfterHealthy.abort()
-      const conn = await hold
-      abortAfterHealthy = new AbortController()
-      if (conn.connections.failed) process.stderr.write(`(failures: ${JSON.stringify(conn.connections.failures)}) `)
-      return {
-        'KiB per connection': Math.round(((held - before) / Math.max(1, conn.connections.connected)) * 100) / 100,
-        connected: conn.connections.connected,
-        failed: conn.connections.failed,
-        'healthy p99 ms': healthy.r.latency?.p99 ?? Number.NaN,
+      const conn = await idle__open({port: b.port, count: idle, prefix: `i${Date.now() % 1e6}-`, concurrency: 500})
+      try {
+        await new Promise((r) => setTimeout(r, 1000))
+        const held = rssKiB(pid)
+        const healthy = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'healthy/0', filter: 'healthy/#', qos: 0, rate: '1000', duration: 3}))
+        if (conn.failed) process.stderr.write(`(failures: ${JSON.stringify(conn.failures)}) `)
+        return {
+          'KiB per connection': Math.round(((held - before) / Math.max(1, conn.connected)) * 100) / 100,
+          connected: conn.connected,
+          failed: conn.failed,
+          'healthy p50 ms': healthy.r.latency?.p50 ?? Number.NaN,
+          'healthy p99 ms': healthy.r.latency?.p99 ?? Number.NaN,
+        }
+      } finally {
+        conn.close()
       }
     },
   },
 ]
-let abortAfterHealthy = new AbortController()
 
 // ---- main
 
