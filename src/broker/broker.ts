@@ -154,7 +154,11 @@ export class Broker {
     } catch (error) {
       this.logger.warn(`hook onPublish failed: ${String(error)}`)
     }
-    this.emitter.emit('publish', message, null)
+    try {
+      this.emitter.emit('publish', message, null)
+    } catch (error) {
+      this.logger.warn(`a 'publish' event listener threw: ${String(error)}`)
+    }
   }
 
   on(event: BrokerEvent, listener: (...args: any[]) => void): this {

@@ -196,7 +196,12 @@ export class Router {
     const retain = retainAsPublished && message.retain
     const delivered = this.variants!.variant(qos, retain)
     this.count++
-    delivery__deliver(this.ctx, session, delivered, subscriptionIds, this.variants)
+    try {
+      delivery__deliver(this.ctx, session, delivered, subscriptionIds, this.variants)
+    } catch (error) {
+      // One delivery that cannot be encoded must not stop the others, nor blame the publisher.
+      this.ctx.logger.error(`delivery of ${message.topic} to ${clientId} failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
   }
 
   mayForward(session: Session, message: StoredMessage): boolean {

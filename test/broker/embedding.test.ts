@@ -79,3 +79,22 @@ describe('embedding the broker', () => {
     expect(() => new Broker({maxInflight: 0})).toThrow(/maxInflight/)
   })
 })
+
+describe('failures that must not crash the broker', () => {
+  it('an event listener that throws is logged; the broker keeps serving', async () => {
+    const {broker, port} = await startBroker()
+    for (const event of ['clientConnected', 'clientDisconnected', 'publish', 'subscribe'] as const) {
+      broker.on(event, () => {
+        throw new Error(`listener of ${event}`)
+      })
+    }
+    const a = await connect(port, {clientId: 'a'})
+    await a.subscribeAsync('x')
+    const got = nextMessages(a, 1)
+    await a.publishAsync('x', 'still works', {qos: 1})
+    expect((await got)[0]!.payload.toString()).toBe('still works')
+    await a.endAsync()
+    const b = await connect(port, {clientId: 'b'})
+    expect(b.connected).toBe(true)
+  })
+})

@@ -192,7 +192,12 @@ export class Connection {
     this.backlog.length = 0
     this.parser.removeAllListeners('packet')
     this.stream.off('data', streamData)
-    connection__closed(this, wasConnected)
+    try {
+      connection__closed(this, wasConnected)
+    } catch (error) {
+      // Reached from socket events too, where a throw would end the process.
+      this.ctx.logger.error(`client ${this.label}: cleanup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    }
   }
 
   /** @internal */
@@ -338,17 +343,27 @@ function uncork(connection: Connection): void {
 
 function closeOverflowing(connection: Connection): void {
   connection.ctx.logger.warn(`client ${connection.label} does not read its messages (${connection.outputBuffered} bytes waiting), disconnecting`)
-  connection.close(0x97, 'quota exceeded: the client does not read its messages')
+  guarded(connection, () => connection.close(0x97, 'quota exceeded: the client does not read its messages'))
 }
 
 function onConnectTimeout(connection: Connection): void {
   if (connection.state !== 'awaiting-connect' && connection.state !== 'authenticating') return
   connection.ctx.logger.info(`client ${connection.label}: no CONNECT within ${connection.ctx.options.connectTimeout} ms, closing`)
-  connection.close(undefined, 'connect timeout')
+  guarded(connection, () => connection.close(undefined, 'connect timeout'))
 }
 
 function onKeepaliveTimer(connection: Connection): void {
-  connection.checkKeepalive()
+  guarded(connection, () => connection.checkKeepalive())
+}
+
+/** Timer callbacks run outside any handler: a throw is logged and the connection dropped, the process lives. */
+function guarded(connection: Connection, fn: () => void): void {
+  try {
+    fn()
+  } catch (error) {
+    connection.ctx.logger.error(`client ${connection.label}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    connection.stream.destroy()
+  }
 }
 
 function destroyLater(stream: Duplex): void {

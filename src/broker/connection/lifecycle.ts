@@ -2,7 +2,7 @@
  * What happens when a connection ends, whatever the cause (DISCONNECT, socket loss, keepalive timeout, takeover,
  * protocol error, shutdown): the will decision, the session's fate, counters, hooks and events.
  */
-import {hooks__notify} from '../handlers/hook-call.js'
+import {events__emit, hooks__notify} from '../handlers/hook-call.js'
 import type {Connection} from './connection.js'
 
 export function connection__closed(connection: Connection, wasConnected: boolean): void {
@@ -30,5 +30,5 @@ export function connection__closed(connection: Connection, wasConnected: boolean
   }
   ctx.logger.info(`client ${connection.label} disconnected: ${connection.closeReason}`)
   hooks__notify(ctx, 'onDisconnect', client, connection.closeReason)
-  ctx.events.emit('clientDisconnected', client, connection.closeReason)
+  events__emit(ctx, 'clientDisconnected', client, connection.closeReason)
 }

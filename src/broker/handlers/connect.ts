@@ -20,7 +20,7 @@ import {
   reason__toV3Connack,
 } from '../../protocol/index.js'
 import {beginEnhancedAuth} from './auth.js'
-import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
+import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
 
 /** Connections whose will passed authorizePublish (connect__accept runs again after an async verdict). */
@@ -269,7 +269,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
     `client ${connection.label} connected (${protocol__label(v)}, keepalive ${connection.keepalive} s, ${packet.clean ? 'clean' : 'persistent'} session${sessionPresent ? ' resumed' : ''})`,
   )
   hooks__notify(ctx, 'onConnect', connection.client!)
-  ctx.events.emit('clientConnected', connection.client!)
+  events__emit(ctx, 'clientConnected', connection.client!)
 }
 
 function recheckQueue(ctx: Connection['ctx'], session: Session): void {

@@ -56,4 +56,13 @@ export function hooks__notify<K extends NotifyName>(ctx: BrokerContext, name: K,
   }
 }
 
+/** Emits a Broker event; a listener that throws is logged and never reaches (or crashes) the broker. */
+export function events__emit(ctx: BrokerContext, event: string, ...args: unknown[]): void {
+  try {
+    ctx.events.emit(event, ...args)
+  } catch (error) {
+    ctx.logger.warn(`a '${event}' event listener threw: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
 export {isThenable as hooks__isThenable}

@@ -8,7 +8,7 @@ import type {Connection} from '../connection/connection.js'
 import type {StoredMessage} from '../store/store.js'
 import {topic__validateName} from '../topics/index.js'
 import {type IPublishPacket, type Packet, ReasonCode, protocol__ack, protocol__encode, reason__name} from '../../protocol/index.js'
-import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
+import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
 import {publishRate__check} from '../limits/publish-rate.js'
 
@@ -101,7 +101,7 @@ function accept(connection: Connection, message: StoredMessage, id: number, refu
     ack(connection, qos === 1 ? 'puback' : 'pubrec', id, delivered === 0 ? ReasonCode.NoMatchingSubscribers : 0, true)
   }
   hooks__notify(ctx, 'onPublish', connection.client, message)
-  ctx.events.emit('publish', message, connection.client)
+  events__emit(ctx, 'publish', message, connection.client)
 }
 
 /** Sends PUBACK/PUBREC; `durable` ones wait for the store's flush. */

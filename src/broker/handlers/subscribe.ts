@@ -8,7 +8,7 @@ import {delivery__deliver} from '../session/delivery.js'
 import type {StoredMessage, SubscriptionRecord} from '../store/store.js'
 import {topic__parseShared, topic__validateFilter} from '../topics/index.js'
 import {type ISubscribePacket, ReasonCode, reason__name, reason__toV3Suback} from '../../protocol/index.js'
-import {hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
+import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void | Promise<void> {
   const ctx = connection.ctx
@@ -91,7 +91,7 @@ function apply(connection: Connection, packet: ISubscribePacket, records: Array<
   for (let i = 0; i < accepted.length; i++) sendRetained(connection, accepted[i]!, added[i]!)
   if (accepted.length > 0) {
     hooks__notify(ctx, 'onSubscribe', connection.client!, accepted)
-    ctx.events.emit('subscribe', accepted, connection.client)
+    events__emit(ctx, 'subscribe', accepted, connection.client)
   }
 }
 

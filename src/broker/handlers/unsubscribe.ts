@@ -1,7 +1,7 @@
 /** UNSUBSCRIBE (§3.10): removes each filter; UNSUBACK (MQTT 5: one reason code per filter [MQTT-3.11.3-1]). */
 import type {Connection} from '../connection/connection.js'
 import {type IUnsubscribePacket, ReasonCode} from '../../protocol/index.js'
-import {hooks__notify} from './hook-call.js'
+import {events__emit, hooks__notify} from './hook-call.js'
 
 export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
   if (packet.unsubscriptions.length === 0) {
@@ -28,6 +28,6 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
   else connection.send({cmd: 'unsuback', messageId: packet.messageId, granted: []})
   if (removed.length > 0) {
     hooks__notify(ctx, 'onUnsubscribe', connection.client!, removed)
-    ctx.events.emit('unsubscribe', removed, connection.client)
+    events__emit(ctx, 'unsubscribe', removed, connection.client)
   }
 }

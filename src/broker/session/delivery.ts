@@ -238,12 +238,17 @@ export function delivery__drain(ctx: BrokerContext, session: Session): void {
       ctx.stats.messagesExpired++
       continue
     }
-    if (message.qos === 0) {
-      const encoded = encodeFor(connection, message, 0, false, record.subscriptionIds, null, now)
-      if (!tooLargeFor(connection, encoded.length)) connection.write(encoded)
-      continue
+    try {
+      if (message.qos === 0) {
+        const encoded = encodeFor(connection, message, 0, false, record.subscriptionIds, null, now)
+        if (!tooLargeFor(connection, encoded.length)) connection.write(encoded)
+        continue
+      }
+      sendInflight(ctx, session, connection, message, record.subscriptionIds, null, now)
+    } catch (error) {
+      // A queued message that cannot be encoded is dropped, or it would block the queue at every reconnect.
+      ctx.logger.error(`dropping a queued message for ${session.clientId}: ${error instanceof Error ? error.message : String(error)}`)
     }
-    sendInflight(ctx, session, connection, message, record.subscriptionIds, null, now)
   }
 }
 

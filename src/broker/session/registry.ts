@@ -4,6 +4,7 @@
  * count from `disconnectedAt`, which the store keeps, so they keep counting across broker restarts.
  */
 import type {BrokerContext} from '../context.js'
+import {events__emit} from '../handlers/hook-call.js'
 import type {ClientInfo} from '../hooks.js'
 import type {StoreSnapshot, WillRecord} from '../store/store.js'
 import type {ProtocolVersion} from '../../protocol/index.js'
@@ -134,6 +135,11 @@ export class SessionRegistry {
     this.publishWill(session.clientId, will)
   }
 
+  /** @internal */
+  timerFailed(what: string, session: Session, error: unknown): void {
+    this.ctx.logger.error(`${what} of ${session.clientId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  }
+
   publishWill(clientId: string, will: WillRecord): void {
     const {delayInterval: _delay, ...message} = will
     // Message expiry counts from the moment the will is published.
@@ -141,7 +147,7 @@ export class SessionRegistry {
     if (expiry !== undefined && expiry > 0) message.expiresAt = Date.now() + expiry * 1000
     this.ctx.logger.debug(`publishing the will of ${clientId} to ${message.topic}`)
     this.ctx.router.publish(message, clientId)
-    this.ctx.events.emit('publish', message, null)
+    events__emit(this.ctx, 'publish', message, null)
   }
 
   /** Rebuilds sessions, queues and inflight windows from a store snapshot (broker start). */
@@ -184,10 +190,19 @@ export class SessionRegistry {
   }
 }
 
+// Timer callbacks run outside any connection: an exception here would end the process, so it is logged instead.
 function onExpiryTimer(registry: SessionRegistry, session: Session): void {
-  registry.expiryDue(session)
+  try {
+    registry.expiryDue(session)
+  } catch (error) {
+    registry.timerFailed('session expiry', session, error)
+  }
 }
 
 function onWillTimer(registry: SessionRegistry, session: Session): void {
-  registry.willDue(session)
+  try {
+    registry.willDue(session)
+  } catch (error) {
+    registry.timerFailed('will delay', session, error)
+  }
 }
