@@ -180,10 +180,17 @@ export class Router {
     this.deliverTo(clientId, sub.qos, sub.retainAsPublished, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId])
   }
 
-  /** A shared group prefers members that are connected and may receive this message (authorizeForward). */
+  /**
+   * A shared group prefers members that are connected, have room in their inflight window (a slow member does not
+   * pile up a queue while others are idle) and may receive this message (authorizeForward).
+   */
   private readonly isOnline = (clientId: string): boolean => {
     const session = this.ctx.sessions.get(clientId)
-    return session !== undefined && session.connection !== null && this.mayForward(session, this.message!)
+    if (session === undefined) return false
+    const connection = session.connection
+    if (connection === null || session.queued > 0) return false
+    if (session.outgoing.size >= Math.min(connection.clientReceiveMaximum, this.ctx.options.maxInflight)) return false
+    return this.mayForward(session, this.message!)
   }
 
   private deliverTo(clientId: string, grantedQos: number, retainAsPublished: boolean, subscriptionIds: number[] | undefined): void {

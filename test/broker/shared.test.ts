@@ -114,4 +114,21 @@ describe('shared subscriptions', () => {
     await delay(200)
     expect([cd.n, ca.n]).toEqual([0, 6])
   })
+
+  it('a member whose inflight window is full is passed over while another has room', async () => {
+    const {port} = await startBroker({maxInflight: 2})
+    const stuck = await RawClient.connect(port)
+    await stuck.handshake({clientId: 'stuck'})
+    stuck.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: '$share/g/work', qos: 1}]})
+    await stuck.next('suback')
+    const fast = await connect(port, {clientId: 'fast'})
+    await fast.subscribeAsync('$share/g/work', {qos: 1})
+    const cf = count(fast)
+    const pub = await connect(port, {clientId: 'pub'})
+    for (let i = 0; i < 10; i++) await pub.publishAsync('work', String(i), {qos: 1})
+    await delay(200)
+    // The raw member never acknowledges: it holds its window of 2, everything else goes to the fast member.
+    expect(stuck.packets.filter((p) => p.cmd === 'publish')).toHaveLength(2)
+    expect(cf.n).toBe(8)
+  })
 })
