@@ -87,15 +87,17 @@ async function runWorkers(spec: BenchSpec, workers: number, options: RunOptions)
   if (options.signal?.aborted) queueMicrotask(stop)
   const timer = options.onProgress
     ? setInterval(() => {
-        if (progress.length === 0) return
+        // Workers report in any order, so `progress` may have holes until all of them have spoken.
+        const known = progress.filter(Boolean)
+        if (known.length === 0) return
         options.onProgress!({
-          elapsedMs: Math.max(...progress.map((p) => p.elapsedMs)),
-          phase: progress[0]!.phase,
-          connected: progress.reduce((a, p) => a + p.connected, 0),
-          failed: progress.reduce((a, p) => a + p.failed, 0),
-          published: progress.reduce((a, p) => a + p.published, 0),
-          received: progress.reduce((a, p) => a + p.received, 0),
-          delivered: progress.reduce((a, p) => a + p.delivered, 0),
+          elapsedMs: Math.max(...known.map((p) => p.elapsedMs)),
+          phase: known[0]!.phase,
+          connected: known.reduce((a, p) => a + p.connected, 0),
+          failed: known.reduce((a, p) => a + p.failed, 0),
+          published: known.reduce((a, p) => a + p.published, 0),
+          received: known.reduce((a, p) => a + p.received, 0),
+          delivered: known.reduce((a, p) => a + p.delivered, 0),
         })
       }, 1000)
     : null
