@@ -49,9 +49,45 @@ const BufferList = (() => {
 })()
 
 export function protocol__parser(): Parser {
-  const parser = mqttPacket.parser()
-  ;(parser as unknown as {_list: unknown})._list = new BufferList()
-  return parser
+  const parser = mqttPacket.parser() as unknown as LeanParser
+  parser._list = new BufferList()
+  // The state names never change: one array for every parser instead of one each.
+  parser._states = STATES
+  return parser as unknown as Parser
+}
+
+interface LeanParser {
+  _list: unknown
+  _states: readonly string[]
+  settings: {protocolVersion?: number; bridgeMode?: boolean; cmd?: string}
+  _parseConnect(): unknown
+}
+
+const STATES = Object.freeze(['_parseHeader', '_parseLength', '_parsePayload', '_newPacket'])
+
+/**
+ * After CONNECT, mqtt-packet keeps the whole parsed CONNECT packet as its settings for the connection's lifetime
+ * (client id, protocol name, will, credentials), although it only reads the protocol version and bridge flag from
+ * it: a shared object per (version, bridge) replaces it.
+ */
+const SETTINGS = new Map<string, {protocolVersion?: number; bridgeMode?: boolean}>()
+{
+  const proto = Object.getPrototypeOf(mqttPacket.parser()) as LeanParser
+  const parseConnect = proto._parseConnect
+  proto._parseConnect = function (this: LeanParser) {
+    const result = parseConnect.call(this)
+    const s = this.settings
+    if (s !== undefined && s !== null && s.cmd === 'connect') {
+      const key = `${s.protocolVersion}/${s.bridgeMode === true}`
+      let shared = SETTINGS.get(key)
+      if (shared === undefined) {
+        shared = Object.freeze({protocolVersion: s.protocolVersion, bridgeMode: s.bridgeMode === true})
+        SETTINGS.set(key, shared)
+      }
+      this.settings = shared
+    }
+    return result
+  }
 }
 
 /** The parser's packet in progress (its declared remaining length), to refuse oversized packets before buffering them. */
