@@ -200,4 +200,13 @@ describe('MQTT 5 CONNECT, CONNACK, AUTH and server DISCONNECT', () => {
     raw.write([0x38, 0x04, 0x00, 0x01, 0x74, 0x00])
     expect((await raw.next('disconnect')).reasonCode).toBe(0x81)
   })
+
+  it('AUTH 0x18 outside an exchange (after CONNACK, no re-authentication started) is a protocol error', async () => {
+    const {port} = await startBroker({hooks: {onAuth: () => ({done: true})}})
+    const raw = await v5(port)
+    raw.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'x', clean: true, keepalive: 60, properties: {authenticationMethod: 'm'}})
+    expect((await raw.next('connack')).reasonCode).toBe(0)
+    raw.send({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: 'm'}})
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x82)
+  })
 })

@@ -12,6 +12,8 @@ import {hooks__errorCode, hooks__isThenable} from './hook-call.js'
 
 /** The CONNECT kept while its AUTH exchange runs. */
 const pendingConnects = new WeakMap<Connection, IConnectPacket>()
+/** Connections in a re-authentication exchange (after CONNACK). */
+const reauthenticating = new WeakSet<Connection>()
 
 export function beginEnhancedAuth(connection: Connection, packet: IConnectPacket, method: string, data: Buffer | undefined): void | Promise<void> {
   if (connection.ctx.hooks.onAuth === undefined) {
@@ -30,11 +32,18 @@ export function handleAuth(connection: Connection, packet: IAuthPacket): void | 
     connection.close(ReasonCode.ProtocolError, 'AUTH does not match the connection\'s authentication method')
     return
   }
-  const expected = connection.state === 'authenticating' ? ReasonCode.ContinueAuthentication : ReasonCode.ReAuthenticate
-  if (packet.reasonCode !== expected && !(connection.state === 'connected' && packet.reasonCode === ReasonCode.ContinueAuthentication)) {
-    connection.close(ReasonCode.ProtocolError, `unexpected AUTH reason 0x${packet.reasonCode.toString(16)}`)
+  // During CONNECT only "continue" (0x18); once connected, "re-authenticate" (0x19) starts an exchange and
+  // "continue" is only valid inside one.
+  const code = packet.reasonCode
+  const valid =
+    connection.state === 'authenticating'
+      ? code === ReasonCode.ContinueAuthentication
+      : code === ReasonCode.ReAuthenticate || (code === ReasonCode.ContinueAuthentication && reauthenticating.has(connection))
+  if (!valid) {
+    connection.close(ReasonCode.ProtocolError, `unexpected AUTH reason 0x${code.toString(16)}`)
     return
   }
+  if (connection.state === 'connected') reauthenticating.add(connection)
   return step(connection, packet.properties?.authenticationData)
 }
 
@@ -74,6 +83,7 @@ function answer(connection: Connection, result: AuthStep): void {
     return
   }
   // Re-authentication succeeded (§4.12.1): AUTH 0x00.
+  reauthenticating.delete(connection)
   connection.send({cmd: 'auth', reasonCode: ReasonCode.Success, properties: {authenticationMethod: method, authenticationData: result.data}})
 }
 
