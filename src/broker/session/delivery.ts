@@ -226,7 +226,8 @@ export function delivery__enqueue(ctx: BrokerContext, session: Session, message:
 /** Sends queued messages while the client's window has room (after an ack, or on reconnect). */
 export function delivery__drain(ctx: BrokerContext, session: Session): void {
   const connection = session.connection
-  if (connection === null || connection.state !== 'connected') return
+  // Nothing queued (every fresh connection): return before touching the inflight map, made on first use.
+  if (connection === null || connection.state !== 'connected' || session.queued === 0) return
   const window = sendWindow(ctx, connection)
   const now = Date.now()
   while (session.outgoing.size < window) {
