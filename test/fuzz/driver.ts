@@ -1,8 +1,10 @@
 /**
  * Drives fuzz cases into a broker over real TCP connections. Each connection opens with a valid CONNECT (or, one
- * time in twenty, a mutated one: that is the case), then sends one case at a time. When a case leaves the stream at
- * a packet boundary, a PINGREQ follows it and the next case waits for the PINGRESP, which proves the broker
- * processed the case and kept serving; when the broker closes the connection instead, a new one is opened. A
+ * time in twenty, a mutated one: that is the case), then sends cases a few at a time. After each case that leaves
+ * the stream at a packet boundary comes a marker, an UNSUBSCRIBE with a packet id unique on the connection: its
+ * UNSUBACK proves the broker processed the case and kept serving (a PINGREQ would not do: a case may itself be a
+ * PINGREQ, and its PINGRESP would be taken for the marker's). When the broker closes the connection instead, a new
+ * one is opened. A
  * case that leaves a packet unfinished ends the connection from our side (the broker must cope with half a packet
  * then EOF). A broker that never crashes still must not send garbage: every answer's framing and packet type is
  * checked, and one connection in eight also has its answers decoded by mqtt-packet; failures are counted.
@@ -22,7 +24,7 @@ export interface FuzzOptions {
   deadline: number
   /** Connections fuzzing at once. */
   concurrency: number
-  /** How long to wait for the broker to answer a PINGREQ or to close before calling the connection stuck. */
+  /** How long to wait for the broker to answer a marker or to close before calling the connection stuck. */
   answerTimeoutMs?: number
 }
 
@@ -30,7 +32,7 @@ export interface FuzzStats {
   cases: number
   /** Connections opened. */
   connections: number
-  /** Cases after which the broker answered the PINGREQ that followed (the connection stayed usable). */
+  /** Cases after which the broker answered the marker that followed (the connection stayed usable). */
   survived: number
   /** Cases after which the broker closed the connection. */
   closedByBroker: number
@@ -42,11 +44,22 @@ export interface FuzzStats {
    * CONNECT; after a mutated CONNECT the broker may rightly answer in another protocol version than we parse). */
   answers: number
   unparseable: number
-  /** Cases per packet type of the seed they came from ('random' for pure random bytes). */
+  /** Cases processed per packet type of the seed they came from ('random' for pure random bytes). */
   bySeed: Record<string, number>
 }
 
-const PINGREQ = Buffer.from([0xc0, 0x00])
+/** Packet ids of markers start here and count up on each connection (the corpus uses ids below 100). */
+const MARKER_FIRST_ID = 50_000
+
+/** UNSUBSCRIBE of topic "m" with packet id `id`, in the encoding of `version`. */
+function marker(version: FuzzVersion, id: number): Buffer {
+  return version === 5
+    ? Buffer.from([0xa2, 0x06, id >> 8, id & 0xff, 0x00, 0x00, 0x01, 0x6d])
+    : Buffer.from([0xa2, 0x05, id >> 8, id & 0xff, 0x00, 0x01, 0x6d])
+}
+
+/** Cases sent in one write (each followed by its marker): fewer round trips, each case still proven processed. */
+const BATCH = 4
 /** Unfinished packets missing up to this many bytes are completed rather than abandoned. */
 const MAX_PADDING = 4096
 
@@ -74,6 +87,9 @@ function frame__isServerPacket(first: number): boolean {
 /** One connection to the broker, reading its answers frame by frame (cheap enough to run on every connection). */
 class FuzzConnection {
   private pongs = 0
+  /** Packet ids of markers sent and not yet acknowledged, oldest first. */
+  readonly markers: number[] = []
+  private nextMarker = MARKER_FIRST_ID
   private closed = false
   private waiter: ((outcome: Outcome) => void) | undefined
   private parseFailed = false
@@ -127,7 +143,9 @@ class FuzzConnection {
       const first = bytes[0]!
       if (!frame__isServerPacket(first)) return this.garbage()
       this.stats.answers++
-      if (first === 0xd0) {
+      // UNSUBACK: a marker's when it carries the id of the oldest marker outstanding.
+      if (first === 0xb0 && length >= 2 && ((bytes[offset]! << 8) | bytes[offset + 1]!) === this.markers[0]) {
+        this.markers.shift()
         this.pongs++
         this.settle('pong')
       }
@@ -150,13 +168,22 @@ class FuzzConnection {
     })
   }
 
-  /** Waits for the next PINGRESP (already received ones count), a close, or the timeout. */
+  /** The next marker to send after a case; its id is expected back in an UNSUBACK. */
+  marker(version: FuzzVersion): Buffer {
+    const id = this.nextMarker
+    this.nextMarker = id === 0xffff ? MARKER_FIRST_ID : id + 1
+    this.markers.push(id)
+    return marker(version, id)
+  }
+
+  /** Waits for the next marker acknowledgement (already received ones count), a close, or the timeout. */
   next(timeoutMs: number, expectPong: boolean): Promise<Outcome> {
-    if (this.closed) return Promise.resolve('closed')
+    // Acknowledgements that arrived before the connection closed still count.
     if (expectPong && this.pongs > 0) {
       this.pongs--
       return Promise.resolve('pong')
     }
+    if (this.closed) return Promise.resolve('closed')
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.settle('timeout'), timeoutMs)
       this.waiter = (outcome) => {
@@ -174,17 +201,20 @@ class FuzzConnection {
   }
 }
 
-function fuzz__case(rng: Rng, seeds: CorpusPacket[], stats: FuzzStats): Buffer {
+/** One case and the seed it came from ('random' for pure random bytes). */
+function fuzz__case(rng: Rng, seeds: CorpusPacket[]): {seed: string; bytes: Buffer} {
   const roll = rng()
-  if (roll < 0.05) {
-    stats.bySeed.random = (stats.bySeed.random ?? 0) + 1
-    return randomBytes(rng)
-  }
+  if (roll < 0.05) return {seed: 'random', bytes: randomBytes(rng)}
   const seed = seeds[Math.floor(rng() * seeds.length)]!
-  stats.bySeed[seed.cmd] = (stats.bySeed[seed.cmd] ?? 0) + 1
-  if (roll < 0.2) return seed.bytes
-  if (roll < 0.75) return mutate__body(rng, seed.bytes)
-  return mutate__raw(rng, seed.bytes)
+  if (roll < 0.2) return {seed: seed.cmd, bytes: seed.bytes}
+  if (roll < 0.75) return {seed: seed.cmd, bytes: mutate__body(rng, seed.bytes)}
+  return {seed: seed.cmd, bytes: mutate__raw(rng, seed.bytes)}
+}
+
+/** Records one case the broker processed. */
+function fuzz__count(stats: FuzzStats, seed: string): void {
+  stats.cases++
+  stats.bySeed[seed] = (stats.bySeed[seed] ?? 0) + 1
 }
 
 async function fuzz__worker(options: FuzzOptions, stats: FuzzStats, rng: Rng, worker: number): Promise<void> {
@@ -199,36 +229,54 @@ async function fuzz__worker(options: FuzzOptions, stats: FuzzStats, rng: Rng, wo
     stats.connections++
     const connect = corpus__connect(version, `fuzz-${worker}-${stats.connections}`, Math.floor(rng() * 60), prefix)
     let first = true
-    for (;;) {
-      // A mutated CONNECT is a case of its own; otherwise the valid CONNECT goes out with the first case.
-      const fuzzConnect = first && rng() < 0.05
-      const body = fuzzConnect ? (rng() < 0.5 ? mutate__body(rng, connect) : mutate__raw(rng, connect)) : fuzz__case(rng, seeds, stats)
-      if (fuzzConnect) {
-        stats.bySeed['connect (first)'] = (stats.bySeed['connect (first)'] ?? 0) + 1
-        connection.connectMutated = true
-      }
-      const bytes = first && !fuzzConnect ? Buffer.concat([connect, body]) : body
-      first = false
-      stats.cases++
-      const frame = frame__walk(bytes)
-      // A packet cut short is completed with random bytes when that is cheap, so the broker parses it now.
-      const padded = frame.state === 'incomplete' && frame.missing > 0 && frame.missing <= MAX_PADDING
-      if (frame.state === 'complete' || padded) {
-        connection.socket.write(Buffer.concat(padded ? [bytes, randomBytesExactly(rng, frame.missing), PINGREQ] : [bytes, PINGREQ]))
-        const outcome = await connection.next(timeout, true)
-        if (outcome === 'pong' && more()) {
-          stats.survived++
-          continue
+    let open = true
+    while (open) {
+      // Up to BATCH cases whose framing is complete go out in one write, each followed by its marker. Markers
+      // are acknowledged in order, so the k-th proves the k-th case was processed; cases after the one that made
+      // the broker close the connection were never read and are not counted. A case that leaves a packet
+      // unfinished ends the batch and the connection.
+      const batch: Array<{seed: string; bytes: Buffer}> = []
+      let tail: {seed: string; bytes: Buffer} | undefined
+      while (batch.length < BATCH && more()) {
+        // A mutated CONNECT is a case of its own; otherwise the valid CONNECT goes out with the first case.
+        const fuzzConnect = first && rng() < 0.05
+        const one = fuzzConnect
+          ? {seed: 'connect (first)', bytes: rng() < 0.5 ? mutate__body(rng, connect) : mutate__raw(rng, connect)}
+          : fuzz__case(rng, seeds)
+        if (fuzzConnect) connection.connectMutated = true
+        const bytes = first && !fuzzConnect ? Buffer.concat([connect, one.bytes]) : one.bytes
+        first = false
+        const frame = frame__walk(bytes)
+        // A packet cut short is completed with random bytes when that is cheap, so the broker parses it now.
+        if (frame.state === 'complete') batch.push({seed: one.seed, bytes})
+        else if (frame.state === 'incomplete' && frame.missing > 0 && frame.missing <= MAX_PADDING) {
+          batch.push({seed: one.seed, bytes: Buffer.concat([bytes, randomBytesExactly(rng, frame.missing)])})
+        } else {
+          tail = {seed: one.seed, bytes}
+          break
         }
-        if (outcome === 'pong') stats.survived++
-        else if (outcome === 'closed') stats.closedByBroker++
-        else stats.stuck++
-      } else {
-        connection.socket.end(bytes)
-        stats.endedByUs++
-        if ((await connection.next(timeout, false)) === 'timeout') stats.stuck++
       }
-      break
+      if (batch.length > 0) {
+        connection.socket.write(Buffer.concat(batch.flatMap(({bytes}) => [bytes, connection.marker(version)])))
+        for (let i = 0; i < batch.length && open; i++) {
+          const outcome = await connection.next(timeout, true)
+          fuzz__count(stats, batch[i]!.seed)
+          if (outcome === 'pong') stats.survived++
+          else {
+            if (outcome === 'closed') stats.closedByBroker++
+            else stats.stuck++
+            open = false
+          }
+        }
+      }
+      if (open && tail !== undefined) {
+        fuzz__count(stats, tail.seed)
+        stats.endedByUs++
+        connection.socket.end(tail.bytes)
+        if ((await connection.next(timeout, false)) === 'timeout') stats.stuck++
+        open = false
+      }
+      if (!more()) open = false
     }
     connection.socket.destroy()
   }
