@@ -56,6 +56,27 @@ describe('fuzz findings', () => {
     expect(errors).toEqual([])
   })
 
+  it('MQTT 5 PUBLISH whose content type runs past the packet is malformed: DISCONNECT 0x81, nothing delivered (§1.5.4, §4.13)', async () => {
+    errors.length = 0
+    // mqtt-packet hands such a string over as null; forwarding it failed at encode time for every subscriber.
+    const watcher = net.connect(port, '127.0.0.1')
+    watcher.on('error', () => {})
+    const delivered: Buffer[] = []
+    watcher.on('data', (chunk) => delivered.push(chunk))
+    watcher.write(mqttPacket.generate({cmd: 'connect', clientId: `finding-watch-${Math.random()}`, protocolVersion: 5}, {protocolVersion: 5}))
+    watcher.write(mqttPacket.generate({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'finding/ct', qos: 0}]}, {protocolVersion: 5}))
+    await new Promise((r) => setTimeout(r, 300))
+    const body = Buffer.from([0x00, 0x0a, ...Buffer.from('finding/ct'), 0x03, 0x03, 0x00, 0x05])
+    const {packets, closed} = await exchange(5, Buffer.concat([Buffer.from([0x30, body.length]), body]))
+    expect(closed).toBe(true)
+    expect([0x81, 0x82]).toContain((packets.at(-1) as {reasonCode?: number}).reasonCode)
+    await new Promise((r) => setTimeout(r, 200))
+    watcher.destroy()
+    // CONNACK and SUBACK only: no PUBLISH (first byte 0x30) reached the subscriber.
+    expect(Buffer.concat(delivered).includes(Buffer.from('finding/ct'))).toBe(false)
+    expect(errors).toEqual([])
+  })
+
   it.each([4, 5] as const)('UNSUBSCRIBE without a topic filter is a protocol error and closes the connection [MQTT-3.10.3-2] (v%i)', async (version) => {
     errors.length = 0
     const {packets, closed} = await exchange(version, version === 5 ? Buffer.from([0xa2, 0x03, 0x00, 0x0c, 0x00]) : Buffer.from([0xa2, 0x02, 0x00, 0x0c]))
