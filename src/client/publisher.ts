@@ -3,7 +3,7 @@
  * capped), and done only when every QoS 1/2 message is acknowledged (QoS 0: written to the socket). A refused
  * acknowledgement or a lost connection ends the loop with the matching `ClientError`.
  */
-import type {MqttClient} from 'mqtt'
+import type {IConnackPacket, MqttClient} from 'mqtt'
 import {ClientError, ExitCode, client__explainError, client__reasonText} from './errors.js'
 import {payload__isUtf8} from './payload.js'
 import type {PublishProperties} from './properties.js'
@@ -30,6 +30,27 @@ export interface PublishResult {
 }
 
 const maxWindow = 256
+
+/**
+ * Refuses (exit 3) what the CONNACK says the broker will not take, before anything is sent: a topic alias above
+ * its Topic Alias Maximum, a QoS above its Maximum QoS, retain when Retain Available is false.
+ */
+export function publisher__checkLimits(plan: PublishPlan, connack: IConnackPacket): void {
+  const caps = connack.properties ?? {}
+  const alias = plan.properties.topicAlias
+  if (alias !== undefined && alias > (caps.topicAliasMaximum ?? 0)) {
+    throw new ClientError(
+      `--topic-alias ${alias} is above the broker's Topic Alias Maximum (${caps.topicAliasMaximum ?? 0})`,
+      ExitCode.refused,
+    )
+  }
+  if (caps.maximumQoS !== undefined && plan.qos > caps.maximumQoS) {
+    throw new ClientError(`the broker accepts QoS up to ${caps.maximumQoS}, not ${plan.qos}`, ExitCode.refused)
+  }
+  if (caps.retainAvailable === false && plan.retain) {
+    throw new ClientError('the broker does not support retained messages', ExitCode.refused)
+  }
+}
 
 export async function publisher__run(
   client: MqttClient,

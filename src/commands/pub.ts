@@ -9,7 +9,7 @@ import {input__lines, input__readPayload, type PayloadSource} from '../client/in
 import {client__protocolVersionName, client__settingsFromFlags} from '../client/options.js'
 import {payloadFormats} from '../client/payload.js'
 import {properties__any, properties__fromFlags, publishPropertyFlags} from '../client/properties.js'
-import {publisher__run} from '../client/publisher.js'
+import {publisher__checkLimits, publisher__run, type PublishPlan} from '../client/publisher.js'
 
 export interface PubResult {
   topic: string
@@ -98,30 +98,18 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
     process.once('SIGTERM', stopOnSignal)
     try {
       if (version !== 5 && properties__any(props)) this.notice('the broker speaks MQTT 3.1.1: MQTT 5 properties are not sent')
-      const caps = connack.properties ?? {}
-      if (version === 5 && props.publish.topicAlias !== undefined && props.publish.topicAlias > (caps.topicAliasMaximum ?? 0)) {
-        throw new ClientError(`--topic-alias ${props.publish.topicAlias} is above the broker's Topic Alias Maximum (${caps.topicAliasMaximum ?? 0})`, ExitCode.refused)
+      const plan: PublishPlan = {
+        topic,
+        qos: flags.qos as 0 | 1 | 2,
+        retain: flags.retain === true,
+        properties: version === 5 ? props.publish : {},
+        payloads: single === undefined ? input__lines(process.stdin, format) : repeat(single, flags.repeat),
+        intervalMs,
+        signal: controller.signal,
       }
-      if (caps.maximumQoS !== undefined && flags.qos > caps.maximumQoS) {
-        throw new ClientError(`the broker accepts QoS up to ${caps.maximumQoS}, not ${flags.qos}`, ExitCode.refused)
-      }
-      if (caps.retainAvailable === false && flags.retain) throw new ClientError('the broker does not support retained messages', ExitCode.refused)
+      publisher__checkLimits(plan, connack)
 
-      const result = await publisher__run(
-        client,
-        {
-          topic,
-          qos: flags.qos as 0 | 1 | 2,
-          retain: flags.retain === true,
-          properties: version === 5 ? props.publish : {},
-          payloads: single === undefined ? input__lines(process.stdin, format) : repeat(single, flags.repeat),
-          intervalMs,
-          signal: controller.signal,
-        },
-        settings.target.display,
-        connack.properties?.receiveMaximum,
-        version,
-      )
+      const result = await publisher__run(client, plan, settings.target.display, connack.properties?.receiveMaximum, version)
       await client__close(client)
       const summary: PubResult = {
         topic,

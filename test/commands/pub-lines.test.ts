@@ -12,7 +12,10 @@ const host = ['-h', '127.0.0.1']
 
 describe('pub -l | sub', () => {
   it('10,000 lines at QoS 1 arrive complete and in order [MQTT-4.6.0-2]', async () => {
-    const broker = await cli__startMqttkit()
+    // The broker drops messages for a subscriber that falls more than maxQueued (default 1000, like mosquitto's
+    // max_queued_messages) behind; on a loaded machine the -d subscriber can. What is tested here is that the two
+    // clients lose nothing, so the queue may hold the whole run.
+    const broker = await cli__startMqttkit({maxQueued: 20_000})
     const port = String(broker.port)
     const n = 10_000
     // Generous process limits: on a loaded 2-core CI machine this is the heaviest test of the set.
@@ -23,7 +26,7 @@ describe('pub -l | sub', () => {
     for (let at = 0; at < text.length; at += 7919) pub.child.stdin!.write(text.slice(at, at + 7919))
     pub.child.stdin!.end()
     const [p, s] = await Promise.all([pub.exited, sub.exited])
-    expect(p.code, p.stderr).toBe(0)
+    expect(p.code, p.stderr.slice(-500)).toBe(0)
     expect(JSON.parse(p.stdout.toString())).toMatchObject({messages: n, completed: n})
     expect(s.code, s.stderr).toBe(0)
     const lines = s.stdout.toString().split('\n')

@@ -109,6 +109,24 @@ describe('pub MQTT 5 properties', () => {
   })
 })
 
+describe('pub respects the limits of the CONNACK', () => {
+  it('QoS above Maximum QoS and retain without Retain Available exit 3 before sending [MQTT-3.2.2-11] [MQTT-3.2.2-14]', async () => {
+    const broker = await cli__startMqttkit({maxQos: 1, retainAvailable: false})
+    const base = ['pub', ...host, '-p', String(broker.port), '-t', 'limits', '-m', 'x', '-d']
+    const [qos2, retained, fine] = await Promise.all([
+      cli__run([...base, '-q', '2']),
+      cli__run([...base, '-r']),
+      cli__run([...base, '-q', '1']),
+    ])
+    expect(qos2.code).toBe(3)
+    expect(qos2.stderr).toMatch(/Error: the broker accepts QoS up to 1, not 2\n$/)
+    expect(qos2.stderr).not.toMatch(/sent {5}PUBLISH/)
+    expect(retained.code).toBe(3)
+    expect(retained.stderr).toMatch(/Error: the broker does not support retained messages\n$/)
+    expect(fine.code, fine.stderr).toBe(0)
+  })
+})
+
 describe('MQTT 5 → 3.1.1 fallback', () => {
   it('without -V: a refusal of MQTT 5 retries once with 3.1.1, says so on stderr (not with --quiet), delivers [MQTT-3.1.2-2]', async () => {
     const broker = await cli__startMqttkit()

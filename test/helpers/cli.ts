@@ -89,21 +89,24 @@ export function cli__spawn(args: string[], options: SpawnOptions = {}): CliProce
   })
   const waitFor = (read: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<void> =>
     new Promise((resolveWait, reject) => {
-      const check = (): boolean => pattern.test(read())
-      if (check()) return resolveWait()
-      const t = setTimeout(() => {
-        reject(new Error(`timed out waiting for ${pattern}; stderr so far: ${err}`))
-      }, timeoutMs)
-      watchers.push(() => {
-        if (check()) {
-          clearTimeout(t)
-          resolveWait()
-        }
-      })
+      if (pattern.test(read())) return resolveWait()
+      // Removed once settled: a watcher left behind would re-run its pattern over all output on every chunk.
+      const settle = (error?: Error): void => {
+        clearTimeout(t)
+        const at = watchers.indexOf(watch)
+        if (at !== -1) watchers.splice(at, 1)
+        if (error) reject(error)
+        else resolveWait()
+      }
+      const watch = (): void => {
+        if (pattern.test(read())) settle()
+      }
+      const t = setTimeout(() => settle(new Error(`timed out waiting for ${pattern}; stderr so far: ${err.slice(-2000)}`)), timeoutMs)
+      watchers.push(watch)
       void exited.then(() => {
-        if (!check()) {
-          clearTimeout(t)
-          reject(new Error(`exited before ${pattern}; stderr: ${err}`))
+        if (watchers.includes(watch)) {
+          if (pattern.test(read())) settle()
+          else settle(new Error(`exited before ${pattern}; stderr: ${err.slice(-2000)}`))
         }
       })
     })
