@@ -3,22 +3,11 @@
  * the same store. Needs `npm run build` first, like every test that runs bin/run.js.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {connect, createServer} from 'node:net'
+import {connect} from 'node:net'
 import {fileURLToPath} from 'node:url'
+import {brokers__freePort as freePort} from '../helpers/brokers.js'
 
 const RUN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
-
-/** A port that was free a moment ago (programs that need a number cannot take port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,14 +33,20 @@ export class BrokerProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ? null : code)))
   }
 
-  /** Starts `mqttkit broker --mqtt-port PORT ...args` and resolves once the port accepts connections. */
-  static async start(args: string[], port?: number, timeoutMs = 15_000): Promise<BrokerProcess> {
-    const chosen = port ?? (await freePort())
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(chosen), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
+  /** `mqttkit broker --mqtt-port PORT --mqtt-host 127.0.0.1 --no-ws ...args`, not waited for. */
+  private static spawn(port: number, args: string[]): BrokerProcess {
+    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NO_COLOR: '1'},
     })
-    const broker = new BrokerProcess(child, chosen)
+    return new BrokerProcess(child, port)
+  }
+
+  /** Starts `mqttkit broker --mqtt-port PORT ...args` and resolves once the port accepts connections. */
+  static async start(args: string[], port?: number, timeoutMs = 15_000): Promise<BrokerProcess> {
+    const chosen = port ?? (await freePort())
+    const broker = BrokerProcess.spawn(chosen, args)
+    const {child} = broker
     const deadline = Date.now() + timeoutMs
     while (!(await canConnect(chosen))) {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -72,12 +67,8 @@ export class BrokerProcess {
   /** Runs the CLI broker expecting it to refuse to start; resolves with its exit code and output. */
   static async refuse(args: string[], timeoutMs = 15_000): Promise<{code: number | null; output: string}> {
     const port = await freePort()
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {...process.env, NO_COLOR: '1'},
-    })
-    const broker = new BrokerProcess(child, port)
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const broker = BrokerProcess.spawn(port, args)
+    const timer = setTimeout(() => broker.child.kill('SIGKILL'), timeoutMs)
     const code = await broker.exited
     clearTimeout(timer)
     return {code, output: broker.output}

@@ -1,8 +1,11 @@
 /** Shared by the crash and restart tests: the CLI broker on an SQLite file, mqtt.js clients, cleanup. */
 import {type Socket, connect as netConnect} from 'node:net'
+import {join} from 'node:path'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
+import {afterAll, afterEach} from 'vitest'
 import {BrokerProcess} from './broker-process.js'
+import {tmp__cleanup, tmp__dir} from './tmp.js'
 
 const brokers: BrokerProcess[] = []
 const clients: MqttClient[] = []
@@ -13,6 +16,17 @@ export async function crash__cleanup(): Promise<void> {
   for (const client of clients.splice(0)) client.end(true)
   for (const socket of raws.splice(0)) socket.destroy()
   for (const broker of brokers.splice(0)) await broker.kill9()
+}
+
+/** Call once at the top of a test file: every client and broker goes after each test, the SQLite files after all. */
+export function crash__registerCleanup(): void {
+  afterEach(crash__cleanup)
+  afterAll(tmp__cleanup)
+}
+
+/** A path for a fresh SQLite file in a temporary directory (removed by the cleanup registered above). */
+export function crash__dbPath(name: string): string {
+  return join(tmp__dir(), name)
 }
 
 /** `mqttkit broker --store sqlite:DB` (on `port` to restart on the same address). */

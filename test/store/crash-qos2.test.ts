@@ -2,25 +2,23 @@
  * QoS 2 across kill -9 of the CLI broker on an SQLite store: an exchange the broker had acknowledged with PUBREC
  * (so it had routed the message) finishes after the restart without routing it a second time.
  */
-import {join} from 'node:path'
 import type mqttPacket from 'mqtt-packet'
-import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {
   RawClient,
-  crash__cleanup,
+  crash__registerCleanup,
   crash__collect as collect,
   crash__connect as connect,
+  crash__dbPath as dbPath,
   crash__start as start,
   crash__until as until,
 } from './crash-helpers.js'
-import {tmp__cleanup, tmp__dir} from './tmp.js'
 
-afterEach(crash__cleanup)
-afterAll(tmp__cleanup)
+crash__registerCleanup()
 
 describe('QoS 2 on the SQLite store across kill -9 of the broker', () => {
   it('[MQTT-4.3.3-2] a QoS 2 PUBLISH received (PUBREC sent) before the crash is resent after it and delivered once', async () => {
-    const db = join(tmp__dir(), 'qos2.db')
+    const db = dbPath('qos2.db')
     let broker = await start(db)
     const sub = {clientId: 'q2-sub', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
     const first = await connect(broker, sub)

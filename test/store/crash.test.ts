@@ -3,22 +3,20 @@
  * acknowledged QoS 1 messages, restarted on the same file. Real sockets, mqtt.js clients (MQTT 5 and 3.1.1).
  */
 import {connect as netConnect} from 'node:net'
-import {join} from 'node:path'
 import mqttPacket from 'mqtt-packet'
 import type {IClientOptions} from 'mqtt'
-import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {
-  crash__cleanup,
+  crash__registerCleanup,
   crash__collect as collect,
   crash__connect as connect,
+  crash__dbPath as dbPath,
   crash__publishAll as publishAll,
   crash__start as start,
   crash__until as until,
 } from './crash-helpers.js'
-import {tmp__cleanup, tmp__dir} from './tmp.js'
 
-afterEach(crash__cleanup)
-afterAll(tmp__cleanup)
+crash__registerCleanup()
 
 const sessions: Array<{name: string; options: IClientOptions}> = [
   {name: 'MQTT 5 session expiry', options: {clientId: 'crash-v5', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}}},
@@ -28,7 +26,7 @@ const sessions: Array<{name: string; options: IClientOptions}> = [
 describe('the SQLite store across kill -9 of the broker', () => {
   it('[MQTT-4.3.2-2] every PUBACKed QoS 1 message reaches every offline persistent session after a crash', async () => {
     const N = 500
-    const db = join(tmp__dir(), 'crash.db')
+    const db = dbPath('crash.db')
     let broker = await start(db)
     for (const {options} of sessions) {
       const sub = await connect(broker, options)
@@ -60,7 +58,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
 
   it('[MQTT-4.4.0-1] messages sent but not acknowledged when the broker died are sent again, then the queue', async () => {
     const N = 300
-    const db = join(tmp__dir(), 'inflight.db')
+    const db = dbPath('inflight.db')
     let broker = await start(db)
     // A raw 3.1.1 client that receives and never acknowledges: the broker holds its messages as inflight.
     const socket = netConnect(broker.port, '127.0.0.1')
@@ -100,7 +98,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
   }, 60_000)
 
   it('[MQTT-3.3.2-5] a queued message whose expiry passed while the broker was down is not delivered', async () => {
-    const db = join(tmp__dir(), 'msg-expiry.db')
+    const db = dbPath('msg-expiry.db')
     let broker = await start(db)
     const sub = {clientId: 'mexp', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
     const first = await connect(broker, sub)

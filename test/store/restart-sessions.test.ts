@@ -2,23 +2,21 @@
  * Session clocks across kill -9 of the CLI broker on an SQLite store: a will waiting for its delay and the session
  * expiry interval keep counting from the disconnection, not from the restart. Real sockets, mqtt.js clients.
  */
-import {join} from 'node:path'
-import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {
-  crash__cleanup,
+  crash__registerCleanup,
   crash__collect as collect,
   crash__connect as connect,
+  crash__dbPath as dbPath,
   crash__start as start,
   crash__until as until,
 } from './crash-helpers.js'
-import {tmp__cleanup, tmp__dir} from './tmp.js'
 
-afterEach(crash__cleanup)
-afterAll(tmp__cleanup)
+crash__registerCleanup()
 
 describe('session clocks on the SQLite store across kill -9 of the broker', () => {
   it('[MQTT-3.1.3-9] a will waiting for its delay when the broker died is published after the restart', async () => {
-    const db = join(tmp__dir(), 'will.db')
+    const db = dbPath('will.db')
     let broker = await start(db)
     const watcher = {clientId: 'will-watch', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
     const first = await connect(broker, watcher)
@@ -44,7 +42,7 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
   }, 60_000)
 
   it('[MQTT-3.1.2-23] session expiry keeps counting across a restart: a session expires on time, not later', async () => {
-    const db = join(tmp__dir(), 'expiry.db')
+    const db = dbPath('expiry.db')
     let broker = await start(db)
     const short = {clientId: 'exp-short', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3}}
     const long = {clientId: 'exp-long', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3600}}

@@ -2,23 +2,21 @@
  * Restarting the CLI broker on the same SQLite file (after kill -9 and after a clean stop): retained messages.
  * Real sockets, mqtt.js clients.
  */
-import {join} from 'node:path'
-import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {
-  crash__cleanup,
+  crash__registerCleanup,
   crash__collect as collect,
   crash__connect as connect,
+  crash__dbPath as dbPath,
   crash__start as start,
   crash__until as until,
 } from './crash-helpers.js'
-import {tmp__cleanup, tmp__dir} from './tmp.js'
 
-afterEach(crash__cleanup)
-afterAll(tmp__cleanup)
+crash__registerCleanup()
 
 describe('the SQLite store across broker restarts', () => {
   it('retained messages survive kill -9; deleted ones stay deleted', async () => {
-    const db = join(tmp__dir(), 'retained.db')
+    const db = dbPath('retained.db')
     let broker = await start(db)
     const pub = await connect(broker, {clientId: 'ret-pub', protocolVersion: 5})
     await pub.publishAsync('ret/1', 'one', {qos: 1, retain: true})
@@ -43,7 +41,7 @@ describe('the SQLite store across broker restarts', () => {
   }, 60_000)
 
   it('retained messages survive a clean stop (SIGTERM, exit code 0)', async () => {
-    const db = join(tmp__dir(), 'retained-stop.db')
+    const db = dbPath('retained-stop.db')
     let broker = await start(db)
     const pub = await connect(broker, {clientId: 'ret-pub2', protocolVersion: 4})
     await pub.publishAsync('ret/1', 'one', {qos: 0, retain: true})
