@@ -31,8 +31,12 @@ export type {
   UserProperties,
 } from 'mqtt-packet'
 
-/** Numbers are cached by mqtt-packet as pre-built buffers; the broker writes many packet ids, so keep it on. */
-mqttPacket.writeToStream.cacheNumbers = true
+/**
+ * mqtt-packet can pre-build a 2-byte buffer for each of the 65,536 numbers (~8 MB, 65,536 objects every full GC
+ * marks). The broker's hot packets (PUBLISH without properties, acks) are encoded here without mqtt-packet, so
+ * the rest writes its few numbers without the cache.
+ */
+mqttPacket.writeToStream.cacheNumbers = false
 
 /**
  * A fresh parser; it learns the protocol version from the CONNECT packet it parses. mqtt-packet buffers input in
