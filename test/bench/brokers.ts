@@ -1,35 +1,11 @@
 /** Brokers and fault-injecting proxies for the bench tests: each started on a free loopback port, stopped after. */
-import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {Broker} from '../../src/index.js'
 import type {BenchSpec, BenchTarget} from '../../src/bench/types.js'
+import {brokers__freePort, brokers__startMosquitto} from '../helpers/brokers.js'
 
-export const MOSQUITTO = '/usr/sbin/mosquitto'
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const {port} = server.address() as net.AddressInfo
-  await new Promise((r) => server.close(r))
-  return port
-}
-
-async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1')
-      s.once('connect', () => (s.destroy(), resolve(true)))
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > until) throw new Error(`nothing listens on port ${port}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+export {MOSQUITTO} from '../helpers/brokers.js'
+export const freePort = brokers__freePort
 
 export interface Running {
   port: number
@@ -38,23 +14,10 @@ export interface Running {
   broker?: Broker
 }
 
+/** mosquitto on a free loopback port with anonymous access plus `extra` mosquitto.conf lines. */
 export async function startMosquitto(extra: string[] = []): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'mqttkit-bench-mosq-'))
-  const port = await freePort()
-  writeFileSync(join(dir, 'm.conf'), [`listener ${port} 127.0.0.1`, 'allow_anonymous true', ...extra, ''].join('\n'))
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', join(dir, 'm.conf')], {stdio: 'ignore'})
-  await waitForPort(port)
-  return {
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill()
-        await exited
-      }
-      rmSync(dir, {recursive: true, force: true})
-    },
-  }
+  const {port, stop} = await brokers__startMosquitto(extra)
+  return {port, stop}
 }
 
 export async function startMqttkit(): Promise<Running> {

@@ -2,10 +2,10 @@
 // child processes that are always cleaned up.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import type {CommandResult, Exec} from '../../src/doctor/types.js'
+import {brokers__freePort} from '../helpers/brokers.js'
 
 export function fixture(name: string): string {
   return readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')
@@ -25,16 +25,7 @@ export function fakeExec(table: Record<string, string | CommandResult>): Exec & 
 }
 
 /** A port nobody listens on right now (bound on port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address() as {port: number}
-      s.close(() => resolve(port))
-    })
-  })
-}
+export const freePort = brokers__freePort
 
 const children = new Set<ChildProcess>()
 
