@@ -33,8 +33,8 @@ interface Started {
   urls: Record<string, string>
 }
 
-/** Starts the CLI broker and resolves once its banner listed `expected` listeners. */
-async function startBroker(args: string[], expected: number): Promise<Started> {
+/** `mqttkit broker` on 127.0.0.1, a system-chosen MQTT port and the memory store; output is stdout and stderr. */
+function spawnBroker(args: string[]): {child: ChildProcess; output: () => string} {
   const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, NO_COLOR: '1'},
@@ -43,29 +43,26 @@ async function startBroker(args: string[], expected: number): Promise<Started> {
   let output = ''
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+  return {child, output: () => output}
+}
+
+/** Starts the CLI broker and resolves once its banner listed `expected` listeners. */
+async function startBroker(args: string[], expected: number): Promise<Started> {
+  const {child, output} = spawnBroker(args)
   const urls: Record<string, string> = {}
   const deadline = Date.now() + 15_000
   for (;;) {
-    for (const match of output.matchAll(/listening on (\w+):\/\/([\d.]+:\d+)(\/\S*)?/g)) urls[match[1]!] = `${match[1]}://${match[2]}${match[3] ?? ''}`
-    if (Object.keys(urls).length >= expected) return {child, output: () => output, urls}
-    if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}:\n${output}`)
-    if (Date.now() > deadline) throw new Error(`broker banner incomplete:\n${output}`)
+    for (const match of output().matchAll(/listening on (\w+):\/\/([\d.]+:\d+)(\/\S*)?/g)) urls[match[1]!] = `${match[1]}://${match[2]}${match[3] ?? ''}`
+    if (Object.keys(urls).length >= expected) return {child, output, urls}
+    if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}:\n${output()}`)
+    if (Date.now() > deadline) throw new Error(`broker banner incomplete:\n${output()}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
 
 function exitOf(args: string[]): Promise<{code: number | null; output: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-ws', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {...process.env, NO_COLOR: '1'},
-    })
-    children.push(child)
-    let output = ''
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-    child.on('exit', (code) => resolve({code, output}))
-  })
+  const {child, output} = spawnBroker(['--no-ws', ...args])
+  return new Promise((resolve) => child.on('exit', (code) => resolve({code, output: output()})))
 }
 
 function serverCn(url: string): Promise<string> {

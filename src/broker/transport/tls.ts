@@ -9,8 +9,7 @@ type TlsSpec = Extract<ListenerSpec, {type: 'tls'}>
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export async function tls__listen(spec: TlsSpec, onConnection: ConnectionHandler): Promise<RunningListener> {
-  const context = await certs__read(spec)
-  const server = tls.createServer({...certs__serverOptions(spec, context), handshakeTimeout: HANDSHAKE_TIMEOUT_MS})
+  const server = tls.createServer(await tls__serverOptions(spec))
   server.on('secureConnection', (socket) => {
     socket.setNoDelay(true)
     const peer = certs__peerMeta(socket, spec)
@@ -20,6 +19,17 @@ export async function tls__listen(spec: TlsSpec, onConnection: ConnectionHandler
     }
     onConnection(socket, {transport: 'tls', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort, ...peer})
   })
+  return tls__bind(server, spec)
+}
+
+/** Options for a TLS or HTTPS server: the spec's certificate files, mutual TLS if required, a handshake deadline. */
+export async function tls__serverOptions(spec: TlsOptions): Promise<tls.TlsOptions> {
+  const context = await certs__read(spec)
+  return {...certs__serverOptions(spec, context), handshakeTimeout: HANDSHAKE_TIMEOUT_MS}
+}
+
+/** Binds a TLS or HTTPS server (tls.ts, wss.ts) as a listener whose certificate `reload()` re-reads. */
+export async function tls__bind(server: tls.Server, spec: Extract<ListenerSpec, TlsOptions>): Promise<RunningListener> {
   // Failed handshakes (no client certificate, wrong CA, plain TCP on the TLS port) concern one client only.
   server.on('tlsClientError', tls__ignore)
   await server__bind(server, spec.port, spec.host)
