@@ -25,7 +25,7 @@ import {SysPublisher} from './sys.js'
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
 
-/** Counters plus the sizes of the broker's tables, for $SYS and the admin API. */
+/** Counters plus the sizes of the broker's tables, for $SYS and for embedding applications that report them. */
 export interface BrokerStatsView extends BrokerStats {
   subscriptions: number
   retained: number
@@ -142,7 +142,7 @@ export class Broker {
   }
 
   /**
-   * Publishes a message as the broker itself ($SYS, admin API): retained and routed like a client's, with
+   * Publishes a message as the broker itself ($SYS, the embedding application): retained and routed like a client's, with
    * `onPublish` called with a null client. Throws on an invalid topic.
    */
   async publish(message: StoredMessage): Promise<void> {

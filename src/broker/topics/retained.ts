@@ -96,7 +96,7 @@ export class RetainedTree<M extends RetainableMessage = StoredMessage> {
     if (child !== undefined) matchFrom(child, levels, 1, visit)
   }
 
-  /** Every retained message, for persistence and admin views. */
+  /** Every retained message, for persistence and inspection. */
   *values(): IterableIterator<M> {
     const stack: RetainNode<M>[] = [this.root]
     while (stack.length > 0) {

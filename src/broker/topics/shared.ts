@@ -112,7 +112,7 @@ export class SharedGroups<V> {
     }
   }
 
-  /** Every (group, filter, clientId, value), for persistence and admin views. */
+  /** Every (group, filter, clientId, value), for persistence and inspection. */
   *entries(): IterableIterator<[group: string, filter: string, clientId: string, value: V]> {
     for (const [filter, group, g] of this.trie.entries()) {
       for (let i = 0; i < g.keys.length; i++) yield [group, filter, g.keys[i]!, g.values[i]!]

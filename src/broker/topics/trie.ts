@@ -123,7 +123,7 @@ export class SubscriptionTrie<V> {
     if (child !== undefined) matchFrom(child, levels, 1, visit)
   }
 
-  /** Every (filter, key, value), for persistence and admin views. */
+  /** Every (filter, key, value), for persistence and inspection. */
   *entries(): IterableIterator<[filter: string, key: string, value: V]> {
     const stack: TrieNode<V>[] = [this.root]
     while (stack.length > 0) {
