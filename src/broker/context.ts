@@ -12,7 +12,7 @@ import type {Router} from './router.js'
 import type {SessionRegistry} from './session/registry.js'
 import type {Store} from './store/store.js'
 
-/** Counters read by $SYS and the admin API. */
+/** Counters the broker keeps as it runs; `broker.stats` adds the table sizes, and $SYS publishes both. */
 export interface BrokerStats {
   startedAt: number
   clientsConnected: number

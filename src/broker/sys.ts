@@ -7,28 +7,12 @@
  * Uses nothing but the Broker's public API (`stats`, `publish`), so it can run against any object offering both.
  */
 import {readFileSync} from 'node:fs'
+import type {BrokerStatsView} from './broker.js'
 import type {StoredMessage} from './store/store.js'
 
-/** The part of the Broker this module needs. */
+/** The part of the Broker this module needs (`clientsTotal` is not published). */
 export interface SysSource {
-  readonly stats: {
-    startedAt: number
-    clientsConnected: number
-    clientsMaximum: number
-    messagesReceived: number
-    messagesSent: number
-    publishReceived: number
-    publishSent: number
-    bytesReceived: number
-    bytesSent: number
-    messagesDropped: number
-    messagesExpired: number
-    subscriptions: number
-    retained: number
-    sessions: number
-    queued: number
-    inflight: number
-  }
+  readonly stats: Omit<BrokerStatsView, 'clientsTotal'>
   publish(message: StoredMessage): Promise<void>
 }
 

@@ -5,13 +5,19 @@ afterEach(cleanup)
 
 const will = {topic: 'wills/a', payload: Buffer.from('gone'), qos: 1 as const, retain: false}
 
+/** A broker, a watcher subscribed to wills/#, and a raw client `a` connected with `will` (plus `extra` CONNECT fields). */
+async function willClient(extra: {keepalive?: number} = {}) {
+  const {port} = await startBroker()
+  const watcher = await connect(port, {clientId: 'watcher'})
+  await watcher.subscribeAsync('wills/#', {qos: 1})
+  const raw = await RawClient.connect(port)
+  await raw.handshake({clientId: 'a', will, ...extra})
+  return {watcher, raw}
+}
+
 describe('will messages', () => {
   it('[MQTT-3.1.2-8] publishes the will when the connection drops without DISCONNECT', async () => {
-    const {port} = await startBroker()
-    const watcher = await connect(port, {clientId: 'watcher'})
-    await watcher.subscribeAsync('wills/#', {qos: 1})
-    const raw = await RawClient.connect(port)
-    await raw.handshake({clientId: 'a', will})
+    const {watcher, raw} = await willClient()
     const got = nextMessages(watcher, 1)
     raw.socket.destroy()
     const [m] = await got
@@ -19,32 +25,20 @@ describe('will messages', () => {
   })
 
   it('[MQTT-3.14.4-3] does not publish the will after DISCONNECT', async () => {
-    const {port} = await startBroker()
-    const watcher = await connect(port, {clientId: 'watcher'})
-    await watcher.subscribeAsync('wills/#', {qos: 1})
-    const raw = await RawClient.connect(port)
-    await raw.handshake({clientId: 'a', will})
+    const {watcher, raw} = await willClient()
     raw.send({cmd: 'disconnect'})
     await raw.waitClosed()
     expect(await noMessage(watcher, 300)).toBe(true)
   })
 
   it('[MQTT-3.1.2-8] publishes the will on keepalive timeout', async () => {
-    const {port} = await startBroker()
-    const watcher = await connect(port, {clientId: 'watcher'})
-    await watcher.subscribeAsync('wills/#', {qos: 1})
-    const raw = await RawClient.connect(port)
-    await raw.handshake({clientId: 'a', will, keepalive: 1})
+    const {watcher} = await willClient({keepalive: 1})
     const [m] = await nextMessages(watcher, 1, 3000)
     expect(m!.topic).toBe('wills/a')
   })
 
   it('publishes the will of a connection closed for a protocol violation', async () => {
-    const {port} = await startBroker()
-    const watcher = await connect(port, {clientId: 'watcher'})
-    await watcher.subscribeAsync('wills/#', {qos: 1})
-    const raw = await RawClient.connect(port)
-    await raw.handshake({clientId: 'a', will})
+    const {watcher, raw} = await willClient()
     const got = nextMessages(watcher, 1)
     raw.write([0xff, 0xff, 0xff])
     await got
