@@ -39,9 +39,17 @@ export class SessionRegistry {
     return session
   }
 
-  /** Writes the session (subscriptions, expiry, pending will) to the store when it is a persistent one. */
+  /**
+   * Writes the session (subscriptions, expiry, will) to the store when it is a persistent one. A clean session is
+   * written too while its connection has a will, once, with expiry 0 and no subscriptions: if the broker dies, the
+   * restart finds it disconnected since the last commit, its expiry (0) already passed, and ending it publishes the
+   * will [MQTT-3.1.2-8]. Its connection's end deletes the record (discard), as a clean session's end always did.
+   */
   persist(session: Session): void {
-    if (!session.persistent) return
+    if (!session.persistent) {
+      const will = session.connection?.will ?? null
+      if (will === null || session.stored) return
+    }
     session.stored = true
     this.ctx.store.saveSession(session.toRecord())
   }
@@ -158,9 +166,11 @@ export class SessionRegistry {
       const session = this.create(record.clientId, record.protocolVersion, record.expiryInterval, client)
       session.stored = true
       session.clientKnown = false
-      // A session connected when the broker stopped counts as disconnected from this start.
+      // A session connected when the broker stopped counts as disconnected from this start. Its will, stored
+      // while it was connected, waits for its delay from then like any other: a reconnect in time cancels it
+      // [MQTT-3.1.3-9]; a clean session (expiry 0) ends at once below and the will goes out with it.
       session.disconnectedAt = record.disconnectedAt ?? now
-      if (record.disconnectedAt === null) this.persist(session)
+      if (record.disconnectedAt === null && session.persistent) this.persist(session)
       for (const sub of record.subscriptions) {
         session.subscriptions.set(sub.filter, sub)
         this.ctx.router.subscribe(record.clientId, sub)
@@ -183,9 +193,15 @@ export class SessionRegistry {
         session.outgoing.set(record.packetId, {packetId: record.packetId, message, subscriptionIds: record.subscriptionIds, state: record.state})
       }
     }
+    // Clocks that ran out while the broker was down act now, before any client can connect (a clean session
+    // stored for its will ends here and publishes it; a 3.1.1 will, delay 0, goes out); the others are armed.
     for (const session of [...this.sessions.values()]) {
-      this.armExpiry(session)
-      if (session.will !== undefined) this.armWill(session)
+      try {
+        this.expiryDue(session)
+        if (this.sessions.get(session.clientId) === session && session.will !== undefined) this.willDue(session)
+      } catch (error) {
+        this.timerFailed('restoring the clocks', session, error)
+      }
     }
   }
 }

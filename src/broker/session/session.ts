@@ -46,7 +46,7 @@ export class Session {
   queue: QueuedRecord[] = []
   queueHead = 0
   nextSeq = 1
-  /** A will waiting for its delay interval (MQTT 5) after the connection dropped. */
+  /** A will waiting for its delay interval (MQTT 5) after the connection dropped (the live one is on the connection). */
   will: WillRecord | undefined = undefined
   willTimer: NodeJS.Timeout | null = null
   expiryTimer: NodeJS.Timeout | null = null
@@ -103,15 +103,21 @@ export class Session {
     throw new Error('no free packet identifier')
   }
 
+  /**
+   * The stored form. Its will is the pending one after a disconnection or, while connected, the connection's own
+   * will: the store then knows it if the broker dies, and a restart publishes it as for any abnormal disconnection
+   * [MQTT-3.1.2-8]. A clean session is only stored for that will, so its subscriptions are left out.
+   */
   toRecord(): SessionRecord {
     const record: SessionRecord = {
       clientId: this.clientId,
       protocolVersion: this.protocolVersion,
       expiryInterval: this.expiryInterval,
       disconnectedAt: this.disconnectedAt,
-      subscriptions: [...this.subscriptions.values()],
+      subscriptions: this.persistent ? [...this.subscriptions.values()] : [],
     }
-    if (this.will) record.will = this.will
+    const will = this.will ?? this.connection?.will ?? undefined
+    if (will !== undefined) record.will = will
     return record
   }
 }

@@ -47,7 +47,10 @@ export interface SessionRecord {
   /** Epoch ms of the last disconnect; null while connected. */
   disconnectedAt: number | null
   subscriptions: SubscriptionRecord[]
-  /** A will still waiting for its delay to pass. */
+  /**
+   * While connected (`disconnectedAt: null`): the connection's will, so a restart after a crash publishes it. After
+   * a disconnection: a will still waiting for its delay to pass.
+   */
   will?: WillRecord
 }
 
