@@ -20,6 +20,19 @@ describe.each(brokers__underTest())('QoS flows over raw sockets against %s', (br
     broker = await brokers__start(brokerKind)
   }
 
+  /** A broker and a raw 3.1.1 client with a persistent session subscribed to `topic`; `connect` resumes that session. */
+  const persistentSubscriber = async (name: string, topic: string, qos: 1 | 2): Promise<{connect: Packet; first: RawClient}> => {
+    await start()
+    const clientId = `raw-${name}-${process.pid}`
+    const connect = {cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: false, keepalive: 60} as Packet
+    const first = await RawClient.connect(broker.port)
+    first.send(connect)
+    await first.next('connack')
+    first.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic, qos}]} as Packet)
+    await first.next('suback')
+    return {connect, first}
+  }
+
   it('[MQTT-2.3.1-6] [MQTT-4.3.2-2] PUBACK carries the packet identifier of the QoS 1 PUBLISH', async () => {
     await start()
     const raw = await RawClient.connected(broker.port, 'puback-id')
@@ -52,14 +65,7 @@ describe.each(brokers__underTest())('QoS flows over raw sockets against %s', (br
   })
 
   it('[MQTT-4.4.0-1] [MQTT-3.3.1-1] an unacknowledged QoS 1 message is resent with DUP and the same identifier on reconnect', async () => {
-    await start()
-    const clientId = `raw-resend-${process.pid}`
-    const connect = {cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: false, keepalive: 60} as Packet
-    const first = await RawClient.connect(broker.port)
-    first.send(connect)
-    await first.next('connack')
-    first.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'raw/resend', qos: 1}]} as Packet)
-    await first.next('suback')
+    const {connect, first} = await persistentSubscriber('resend', 'raw/resend', 1)
     const pub = await mqttjs__connect(broker.port)
     await pub.publishAsync('raw/resend', 'ack-me', {qos: 1})
     const original = (await first.next('publish')) as Publish
@@ -78,14 +84,7 @@ describe.each(brokers__underTest())('QoS flows over raw sockets against %s', (br
   })
 
   it('[MQTT-4.4.0-1] a QoS 2 delivery interrupted after PUBREC resumes with PUBREL on reconnect', async () => {
-    await start()
-    const clientId = `raw-pubrel-${process.pid}`
-    const connect = {cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: false, keepalive: 60} as Packet
-    const first = await RawClient.connect(broker.port)
-    first.send(connect)
-    await first.next('connack')
-    first.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'raw/pubrel', qos: 2}]} as Packet)
-    await first.next('suback')
+    const {connect, first} = await persistentSubscriber('pubrel', 'raw/pubrel', 2)
     const pub = await mqttjs__connect(broker.port)
     await pub.publishAsync('raw/pubrel', 'two-phase', {qos: 2})
     const delivered = (await first.next('publish')) as Publish

@@ -42,6 +42,13 @@ export async function crash__connect(broker: BrokerProcess, options: IClientOpti
   return client
 }
 
+/** Leaves a subscription in a persistent session: connects with `options`, subscribes to `filter`, disconnects. */
+export async function crash__subscribeOffline(broker: BrokerProcess, options: IClientOptions, filter: string, qos: 0 | 1 | 2): Promise<void> {
+  const client = await crash__connect(broker, options)
+  await client.subscribeAsync(filter, {qos})
+  await client.endAsync()
+}
+
 export interface Received {
   topic: string
   payload: string

@@ -8,9 +8,9 @@ import {
   RawClient,
   crash__registerCleanup,
   crash__collect as collect,
-  crash__connect as connect,
   crash__dbPath as dbPath,
   crash__start as start,
+  crash__subscribeOffline as subscribeOffline,
   crash__until as until,
 } from './crash-helpers.js'
 
@@ -21,9 +21,7 @@ describe('QoS 2 on the SQLite store across kill -9 of the broker', () => {
     const db = dbPath('qos2.db')
     let broker = await start(db)
     const sub = {clientId: 'q2-sub', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
-    const first = await connect(broker, sub)
-    await first.subscribeAsync('q2/#', {qos: 2})
-    await first.endAsync()
+    await subscribeOffline(broker, sub, 'q2/#', 2)
     const publish = {cmd: 'publish', topic: 'q2/a', payload: Buffer.from('once'), qos: 2, messageId: 7, retain: false, dup: false} as const
     const pubConnect = {protocolId: 'MQTT', protocolVersion: 4, clientId: 'q2-pub', clean: false, keepalive: 60} as const
     let pub = await RawClient.connect(broker, pubConnect)

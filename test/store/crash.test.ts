@@ -13,6 +13,7 @@ import {
   crash__dbPath as dbPath,
   crash__publishAll as publishAll,
   crash__start as start,
+  crash__subscribeOffline as subscribeOffline,
   crash__until as until,
 } from './crash-helpers.js'
 
@@ -28,11 +29,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
     const N = 500
     const db = dbPath('crash.db')
     let broker = await start(db)
-    for (const {options} of sessions) {
-      const sub = await connect(broker, options)
-      await sub.subscribeAsync('crash/#', {qos: 1})
-      await sub.endAsync()
-    }
+    for (const {options} of sessions) await subscribeOffline(broker, options, 'crash/#', 1)
 
     const pub = await connect(broker, {clientId: 'crash-pub', protocolVersion: 5})
     await publishAll(pub, 'crash/data', N)
@@ -101,9 +98,7 @@ describe('the SQLite store across kill -9 of the broker', () => {
     const db = dbPath('msg-expiry.db')
     let broker = await start(db)
     const sub = {clientId: 'mexp', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
-    const first = await connect(broker, sub)
-    await first.subscribeAsync('mexp/#', {qos: 1})
-    await first.endAsync()
+    await subscribeOffline(broker, sub, 'mexp/#', 1)
     const pub = await connect(broker, {clientId: 'mexp-pub', protocolVersion: 5})
     await pub.publishAsync('mexp/a', 'short-lived', {qos: 1, properties: {messageExpiryInterval: 1}})
     await pub.publishAsync('mexp/a', 'lasting', {qos: 1})

@@ -9,6 +9,7 @@ import {
   crash__connect as connect,
   crash__dbPath as dbPath,
   crash__start as start,
+  crash__subscribeOffline as subscribeOffline,
   crash__until as until,
 } from './crash-helpers.js'
 
@@ -19,9 +20,7 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
     const db = dbPath('will.db')
     let broker = await start(db)
     const watcher = {clientId: 'will-watch', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 600}}
-    const first = await connect(broker, watcher)
-    await first.subscribeAsync('will/#', {qos: 1})
-    await first.endAsync()
+    await subscribeOffline(broker, watcher, 'will/#', 1)
     const client = await connect(broker, {
       clientId: 'will-client',
       protocolVersion: 5,
@@ -46,11 +45,7 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
     let broker = await start(db)
     const short = {clientId: 'exp-short', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3}}
     const long = {clientId: 'exp-long', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3600}}
-    for (const options of [short, long]) {
-      const client = await connect(broker, options)
-      await client.subscribeAsync('exp/#', {qos: 1})
-      await client.endAsync()
-    }
+    for (const options of [short, long]) await subscribeOffline(broker, options, 'exp/#', 1)
 
     const disconnectedAt = Date.now()
     await broker.kill9()
