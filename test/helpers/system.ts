@@ -1,5 +1,5 @@
 /**
- * Tests that need a system program (mosquitto, paho, redis, chromium). Under CI a missing program FAILS the test;
+ * Tests that need a system program (mosquitto, paho, chromium). Under CI a missing program FAILS the test;
  * on a developer machine the test is skipped with a loud message saying what to install.
  */
 import {spawnSync} from 'node:child_process'

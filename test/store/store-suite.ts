@@ -1,5 +1,5 @@
 /**
- * The ONE suite every Store implementation passes (memory, sqlite, later redis): call `storeSuite(factory)` from a
+ * The ONE suite every Store implementation passes (memory, sqlite, or your own): call `storeSuite(factory)` from a
  * `<store>.test.ts` file. It checks the contract in store.ts through the public methods only.
  */
 import {afterEach, describe, expect, it} from 'vitest'

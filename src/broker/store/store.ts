@@ -4,7 +4,7 @@
  * the store may buffer and commit in batches (group commit); `flush()` resolves once everything recorded before
  * the call is durable, which is what the broker waits for before it acknowledges a QoS 1/2 PUBLISH.
  *
- * Every implementation (memory, sqlite, redis, or a user's own object) passes the shared suite in test/store/.
+ * Every implementation (memory, sqlite, or a user's own object) passes the shared suite in test/store/.
  */
 import type {IPublishPacket, QoS} from 'mqtt-packet'
 
