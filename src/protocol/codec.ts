@@ -113,6 +113,7 @@ interface PatchedParser {
   _userPairs: Pair[] | null
   _parseProperties(): Record<string, unknown> | false
   _parseStringPair(): {name: string; value: string} | null
+  _emitError(error: Error): void
 }
 
 {
@@ -129,10 +130,24 @@ interface PatchedParser {
     const result = parseProperties.call(this)
     const pairs = this._userPairs
     this._userPairs = null
+    // mqtt-packet hands a string or binary property that runs past the packet over as null instead of failing:
+    // such a packet is malformed (§1.5.4, §4.13), and forwarding it would fail later for every subscriber.
+    if (result && hasTruncatedValue(result)) {
+      this._emitError(new Error('Malformed property: a value runs past the end of the packet'))
+      return false
+    }
     const user = result ? (result.userProperties as object | undefined) : undefined
     if (user !== undefined && pairs !== null && interleaved(pairs)) Object.defineProperty(user, USER_PROPERTY_ORDER, {value: pairs})
     return result
   }
+}
+
+function hasTruncatedValue(properties: Record<string, unknown>): boolean {
+  for (const name in properties) {
+    const value = properties[name]
+    if (value === null || (Array.isArray(value) && value.includes(null))) return true
+  }
+  return false
 }
 
 /** True when some name comes back after another name: grouping by name would then reorder them. */
