@@ -4,7 +4,8 @@
  * growing busier hurts all alike), and the medians are printed with their ratio to mosquitto. The load comes from
  * the bench engine (src/bench) in this process; the broker's own CPU and memory are read from /proc.
  *
- *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--queue 20000] [--only fanin-qos0,latency] [--json out.json]
+ *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--queue 20000] [--only fanin-qos0,latency]
+ *                            [--mqttkit-node-args=--max-semi-space-size=4] [--json out.json]
  *
  * --queue sets mosquitto's max_queued_messages and mqttkit's --max-queued (aedes has no limit): deeper than the
  * closed-loop backlog of the load (10 publishers x 1000), so QoS 1 end to end measures delivery, not the drop
@@ -31,6 +32,7 @@ const {values} = parseArgs({
     duration: {type: 'string', default: '5'},
     idle: {type: 'string', default: '19500'},
     queue: {type: 'string', default: '20000'},
+    'mqttkit-node-args': {type: 'string', default: ''},
     only: {type: 'string'},
     json: {type: 'string'},
   },
@@ -39,6 +41,8 @@ const rounds = Number(values.rounds)
 const duration = Number(values.duration)
 const idle = Number(values.idle)
 const queue = Number(values.queue)
+/** Node flags for the mqttkit process, e.g. `--mqttkit-node-args=--max-semi-space-size=4` (docs/benchmarks.md). */
+const mqttkitNodeArgs = values['mqttkit-node-args']!.split(' ').filter(Boolean)
 const root = join(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'mqttkit-brokers-'))
 
@@ -77,7 +81,7 @@ const commands: Record<string, (port: number) => [string, string[]]> = {
     return ['/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]]
   },
   aedes: (port) => [process.execPath, ['--import', 'tsx', join(root, 'bench/aedes-server.ts'), '--port', String(port)]],
-  mqttkit: (port) => [process.execPath, [join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error', '--max-queued', String(queue)]],
+  mqttkit: (port) => [process.execPath, [...mqttkitNodeArgs, join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error', '--max-queued', String(queue)]],
 }
 
 async function start(name: string, crashes = 0): Promise<BrokerProcess> {
