@@ -16,7 +16,8 @@ function onTerminal(args: string[], columns: number): Promise<{code: number | nu
   const quoted = [process.execPath, 'bin/run.js', ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
   const child = spawn('/usr/bin/script', ['-qec', `stty cols ${columns} rows 40; ${quoted}`, '/dev/null'], {
     cwd: repoRoot,
-    env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined},
+    // A person's terminal: chalk and ora turn colour and spinners off under CI=true, as they should for CI logs.
+    env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined},
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let output = ''
