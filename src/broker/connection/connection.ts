@@ -189,6 +189,11 @@ export class Connection {
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
     this.clearTimer()
+    // A client may send DISCONNECT and close at once while an async handler holds its earlier packets back: that
+    // DISCONNECT still ends the connection normally, so the will is discarded [MQTT-3.1.2-10].
+    for (const queued of this.backlog) {
+      if (queued.cmd === 'disconnect' && (queued.reasonCode ?? 0) === 0) this.willDiscarded = true
+    }
     this.backlog.length = 0
     this.parser.removeAllListeners('packet')
     this.stream.off('data', streamData)
