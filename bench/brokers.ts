@@ -16,9 +16,9 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {ports__free, ports__waitListening} from './ports.js'
 import {parseArgs} from 'node:util'
 import {type BenchFlags, bench__spec, bench__target} from '../src/bench/cli.js'
 import {compare__median} from '../src/bench/compare.js'
@@ -55,26 +55,6 @@ interface BrokerProcess {
   crashes: number
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const {port} = s.address() as net.AddressInfo
-  await new Promise((r) => s.close(r))
-  return port
-}
-
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)))
-      c.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-
 const commands: Record<string, (port: number) => [string, string[]]> = {
   mosquitto: (port) => {
     writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages ${queue}\n`)
@@ -85,12 +65,12 @@ const commands: Record<string, (port: number) => [string, string[]]> = {
 }
 
 async function start(name: string, crashes = 0): Promise<BrokerProcess> {
-  const port = await freePort()
+  const port = await ports__free()
   const [cmd, args] = commands[name]!(port)
   // mosquitto logs every connection on stderr; the others report only failures there.
   const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', name === 'mosquitto' ? 'ignore' : 'inherit']})
   try {
-    await listening(port)
+    await ports__waitListening(port, 15000)
   } catch (error) {
     child.kill()
     throw error

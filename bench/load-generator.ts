@@ -9,9 +9,9 @@
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {ports__free, ports__waitListening} from './ports.js'
 import {parseArgs, promisify} from 'node:util'
 
 const run = promisify(execFile)
@@ -20,34 +20,14 @@ const rounds = Number(values.rounds)
 const duration = values.duration!
 const root = join(import.meta.dirname, '..')
 
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const {port} = s.address() as net.AddressInfo
-  await new Promise((r) => s.close(r))
-  return port
-}
-
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)))
-      c.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-
 const children: ChildProcess[] = []
 const dir = mkdtempSync(join(tmpdir(), 'mqttkit-loadgen-'))
-const mosquittoPort = await freePort()
+const mosquittoPort = await ports__free()
 writeFileSync(join(dir, 'm.conf'), `listener ${mosquittoPort} 127.0.0.1\nallow_anonymous true\n`)
 children.push(spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'm.conf')], {stdio: 'ignore'}))
-const nullPort = await freePort()
+const nullPort = await ports__free()
 children.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/null-broker.ts'), '--port', String(nullPort)], {stdio: 'ignore'}))
-await Promise.all([listening(mosquittoPort), listening(nullPort)])
+await Promise.all([ports__waitListening(mosquittoPort, 10_000), ports__waitListening(nullPort, 10_000)])
 
 interface Sample {
   msgPerSec: number

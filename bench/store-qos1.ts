@@ -17,11 +17,11 @@
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {connect as netConnect, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {ports__free, ports__waitListening} from './ports.js'
 import mqtt, {type MqttClient} from 'mqtt'
 
 const {values} = parseArgs({
@@ -47,31 +47,6 @@ const CLOCK_TICKS = 100 // USER_HZ on Linux
 /** Extra node flags for the broker process, e.g. BENCH_NODE_ARGS=--cpu-prof to profile it. */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = netConnect(port, '127.0.0.1')
-      socket.once('connect', () => (socket.destroy(), resolve(true)))
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`the broker did not listen on ${port}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 /** CPU seconds the process has used (user + system), from /proc; undefined elsewhere. */
 function cpuSeconds(pid: number): number | undefined {
   try {
@@ -95,7 +70,7 @@ interface Result {
 async function runOne(storeSpec: string): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'mqttkit-bench-store-'))
   const store = storeSpec === 'sqlite' ? `sqlite:${join(dir, 'bench.db')}` : storeSpec
-  const port = await freePort()
+  const port = await ports__free()
   // A queue deep enough that no message is dropped: both stores must carry every message end to end.
   const broker = spawn(
     process.execPath,
@@ -106,7 +81,7 @@ async function runOne(storeSpec: string): Promise<Result> {
   const url = `mqtt://127.0.0.1:${port}`
   const clients: MqttClient[] = []
   try {
-    await waitForPort(port, 15_000)
+    await ports__waitListening(port, 15_000)
     let delivered = 0
     for (let s = 0; s < SUBSCRIBERS; s++) {
       const sub = await mqtt.connectAsync(url, {
