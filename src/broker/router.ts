@@ -129,13 +129,8 @@ export class Router {
   route(message: StoredMessage, from: string | null): number {
     // A hook may publish while we route (re-entrance): only then is the per-route state saved and restored.
     if (this.message !== null) return this.routeNested(message, from)
-    this.from = from
-    this.message = message
-    this.variants = new PublishVariants(message)
-    this.count = 0
     try {
-      this.walk(message)
-      return this.count
+      return this.deliver(message, from)
     } finally {
       this.matches.reset()
       this.message = null
@@ -143,24 +138,11 @@ export class Router {
     }
   }
 
-  private walk(message: StoredMessage): void {
-    const m = this.matches
-    this.trie.match(message.topic, this.collect)
-    for (let i = 0; i < m.length; i++) this.deliverTo(m.ids[i]!, m.qos[i]!, m.rap[i]!, m.subIds[i])
-    m.reset()
-    this.shared.match(message.topic, this.onShared, this.isOnline)
-  }
-
   private routeNested(message: StoredMessage, from: string | null): number {
     const outer = {matches: this.matches, from: this.from, message: this.message, variants: this.variants, count: this.count}
     this.matches = new MatchSet()
-    this.from = from
-    this.message = message
-    this.variants = new PublishVariants(message)
-    this.count = 0
     try {
-      this.walk(message)
-      return this.count
+      return this.deliver(message, from)
     } finally {
       this.matches = outer.matches
       this.from = outer.from
@@ -168,6 +150,20 @@ export class Router {
       this.variants = outer.variants
       this.count = outer.count
     }
+  }
+
+  /** Sets the per-route state and walks the subscriptions; the callers restore what they must. */
+  private deliver(message: StoredMessage, from: string | null): number {
+    this.from = from
+    this.message = message
+    this.variants = new PublishVariants(message)
+    this.count = 0
+    const m = this.matches
+    this.trie.match(message.topic, this.collect)
+    for (let i = 0; i < m.length; i++) this.deliverTo(m.ids[i]!, m.qos[i]!, m.rap[i]!, m.subIds[i])
+    m.reset()
+    this.shared.match(message.topic, this.onShared, this.isOnline)
+    return this.count
   }
 
   private readonly collect = (clientId: string, sub: SubscriptionRecord): void => {
