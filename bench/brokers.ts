@@ -5,8 +5,10 @@
  * the bench engine (src/bench) in this process; the broker's own CPU and memory are read from /proc.
  *
  *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--queue 20000] [--only fanin-qos0,latency]
- *                            [--mqttkit-node-args=--max-semi-space-size=4] [--json out.json]
+ *                            [--mqttkit-node-args=--max-semi-space-size=4] [--brokers mqttkit] [--json out.json]
  *
+ * --brokers runs only the named brokers (comma-separated, of mosquitto, aedes, mqttkit), e.g. to iterate on one
+ * broker's change faster; the ratio columns then show – for a broker left out.
  * --queue sets mosquitto's max_queued_messages and mqttkit's --max-queued (aedes has no limit): deeper than the
  * closed-loop backlog of the load (10 publishers x 1000), so QoS 1 end to end measures delivery, not the drop
  * policy of a full queue. --idle 19500 stays under the 20,000 open files one process may have here (the idle
@@ -34,6 +36,7 @@ const {values} = parseArgs({
     queue: {type: 'string', default: '20000'},
     'mqttkit-node-args': {type: 'string', default: ''},
     only: {type: 'string'},
+    brokers: {type: 'string'},
     json: {type: 'string'},
   },
 })
@@ -199,7 +202,8 @@ const SCENARIOS: ScenarioDef[] = [
 // ---- main
 
 const chosen = values.only ? SCENARIOS.filter((s) => values.only!.split(',').includes(s.id)) : SCENARIOS
-const names = ['mosquitto', 'aedes', 'mqttkit']
+const ALL = ['mosquitto', 'aedes', 'mqttkit']
+const names = values.brokers ? ALL.filter((n) => values.brokers!.split(',').includes(n)) : ALL
 let brokers = await Promise.all(names.map((n) => start(n)))
 const results: Record<string, Record<string, Metrics[]>> = {}
 try {
@@ -243,12 +247,12 @@ for (const s of chosen) {
   console.log(`|---|${names.map(() => '---').join('|')}|---|---|`)
   const keys = [...new Set(names.flatMap((n) => (results[s.id]?.[n] ?? []).flatMap((m) => Object.keys(m))))]
   for (const k of keys) {
-    const med = names.map((n) => {
+    const med = ALL.map((n) => {
       const vs = (results[s.id]?.[n] ?? []).map((m) => m[k]).filter((v): v is number => v !== undefined && !Number.isNaN(v))
       return vs.length ? compare__median(vs) : Number.NaN
     })
     const ratio = (a: number, b: number): string => (b > 0 && !Number.isNaN(a) ? `${(a / b).toFixed(2)}×` : '–')
-    console.log(`| ${k} | ${med.map(fmt).join(' | ')} | ${ratio(med[2]!, med[0]!)} | ${ratio(med[2]!, med[1]!)} |`)
+    console.log(`| ${k} | ${names.map((n) => fmt(med[ALL.indexOf(n)]!)).join(' | ')} | ${ratio(med[2]!, med[0]!)} | ${ratio(med[2]!, med[1]!)} |`)
   }
   console.log('')
 }
