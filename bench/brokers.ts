@@ -4,8 +4,13 @@
  * growing busier hurts all alike), and the medians are printed with their ratio to mosquitto. The load comes from
  * the bench engine (src/bench) in this process; the broker's own CPU and memory are read from /proc.
  *
- *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--queue 20000] [--only fanin-qos0,latency]
+ *   npx tsx bench/brokers.ts [--rounds 3] [--duration 5] [--idle 19500] [--idle-settle 20] [--queue 20000] [--only fanin-qos0,latency]
  *                            [--mqttkit-node-args=--max-semi-space-size=4] [--brokers mqttkit] [--json out.json]
+ *
+ * idle-memory reads the broker's RSS twice: 1 s after the last idle client connected ('KiB per connection') and
+ * again --idle-settle seconds after (default 20; 'KiB per connection, settled'), once a garbage-collected broker
+ * has had the time to give back what the connection burst left committed (V8's memory reducer runs about 8 s after
+ * its last full GC once allocation is low; docs/benchmarks.md). The healthy client's latency run sits between.
  *
  * --brokers runs only the named brokers (comma-separated, of mosquitto, aedes, mqttkit), e.g. to iterate on one
  * broker's change faster; the ratio columns then show – for a broker left out.
@@ -33,6 +38,7 @@ const {values} = parseArgs({
     rounds: {type: 'string', default: '3'},
     duration: {type: 'string', default: '5'},
     idle: {type: 'string', default: '19500'},
+    'idle-settle': {type: 'string', default: '20'},
     queue: {type: 'string', default: '20000'},
     'mqttkit-node-args': {type: 'string', default: ''},
     only: {type: 'string'},
@@ -43,6 +49,8 @@ const {values} = parseArgs({
 const rounds = Number(values.rounds)
 const duration = Number(values.duration)
 const idle = Number(values.idle)
+/** Seconds after the idle clients connected at which RSS is read a second time ('settled'; 0: not read). */
+const idleSettle = Number(values['idle-settle'])
 const queue = Number(values.queue)
 /** Node flags for the mqttkit process, e.g. `--mqttkit-node-args=--max-semi-space-size=4` (docs/benchmarks.md). */
 const mqttkitNodeArgs = values['mqttkit-node-args']!.split(' ').filter(Boolean)
@@ -180,13 +188,21 @@ const SCENARIOS: ScenarioDef[] = [
       const pid = b.child.pid!
       const before = rssKiB(pid)
       const conn = await idle__open({port: b.port, count: idle, prefix: `i${Date.now() % 1e6}-`, concurrency: 500})
+      const connectedAt = Date.now()
       try {
         await new Promise((r) => setTimeout(r, 1000))
         const held = rssKiB(pid)
         const healthy = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'healthy/0', filter: 'healthy/#', qos: 0, rate: '1000', duration: 3}))
         if (conn.failed) process.stderr.write(`(failures: ${JSON.stringify(conn.failures)}) `)
+        const perConnection = (rss: number): number => Math.round(((rss - before) / Math.max(1, conn.connected)) * 100) / 100
+        let settled = Number.NaN
+        if (idleSettle > 0) {
+          await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + idleSettle * 1000 - Date.now())))
+          settled = perConnection(rssKiB(pid))
+        }
         return {
-          'KiB per connection': Math.round(((held - before) / Math.max(1, conn.connected)) * 100) / 100,
+          'KiB per connection': perConnection(held),
+          'KiB per connection, settled': settled,
           connected: conn.connected,
           failed: conn.failed,
           'healthy p50 ms': healthy.r.latency?.p50 ?? Number.NaN,
