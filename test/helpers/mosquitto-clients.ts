@@ -122,7 +122,11 @@ export async function mosq__sub(port: number, args: string[], timeoutMs = 15_000
       child.kill('SIGKILL')
       return t.exited
     },
-    stop() {
+    async stop() {
+      // mosquitto_sub sends DISCONNECT from its signal handler, which takes libmosquitto's locks: a SIGINT landing
+      // while the client thread still holds them (just after the SUBACK this helper waits for) can hang it until
+      // the SIGKILL of `track`. A moment's pause lets it finish handling the SUBACK first.
+      await new Promise((resolve) => setTimeout(resolve, 100))
       child.kill('SIGINT')
       return t.exited
     },
