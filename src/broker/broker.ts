@@ -20,6 +20,7 @@ import {topic__validateName} from './topics/index.js'
 import {type ConnectionMeta, type ListenerSpec, type RunningListener, transport__listen} from './transport/index.js'
 import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
+import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
 
 export type {BrokerOptions} from './options.js'
@@ -32,6 +33,10 @@ export interface BrokerStatsView extends BrokerStats {
   sessions: number
   queued: number
   inflight: number
+  /** Bytes queued past --max-queued for clients that keep acknowledging (limits/queue-budget.ts). */
+  queuedPastLimit: number
+  /** Times the broker went over 3/4 of its queue budget and paused publishers. */
+  publisherPauses: number
 }
 
 /** Events: 'clientConnected'(ClientInfo), 'clientDisconnected'(ClientInfo, reason), 'publish'(StoredMessage,
@@ -69,17 +74,19 @@ export class Broker {
     }
     const router = new Router(this.options.sharedStrategy)
     const sessions = new SessionRegistry()
+    const stats = stats__create()
     this.ctx = {
       options: this.options,
       store: this.store,
       hooks,
       logger: this.logger,
-      stats: stats__create(),
+      stats,
       router,
       sessions,
       clients: new Map(),
       connections: new Set(),
       acks: new AckBatcher(this.store, this.logger),
+      budget: new QueueBudget(this.options, this.logger, stats, this.store),
       events: this.emitter,
       closing: false,
     }
@@ -190,6 +197,8 @@ export class Broker {
       sessions: this.ctx.sessions.size,
       queued,
       inflight,
+      queuedPastLimit: this.ctx.budget.bytes,
+      publisherPauses: this.ctx.budget.episodes,
     }
   }
 
@@ -213,6 +222,7 @@ export class Broker {
     await Promise.all(listeners.map((l) => l.close().catch(() => {})))
     for (const connection of [...this.ctx.connections]) connection.close(ReasonCode.ServerShuttingDown, 'server shutting down')
     this.ctx.sessions.stopAll()
+    this.ctx.budget.stop()
     if (wasOpen) {
       for (let i = 0; i < 50 && !this.ctx.acks.idle; i++) await new Promise((r) => setTimeout(r, 10))
       await this.store.flush()

@@ -20,6 +20,7 @@ export const CONFIG_KEYS: Record<string, ConfigType> = {
   'max-packet-size': 'integer',
   'max-inflight': 'integer',
   'max-queued': 'integer',
+  'queue-budget': 'integer',
   'max-subscriptions': 'integer',
   'max-topic-length': 'integer',
   'max-topic-levels': 'integer',

@@ -6,6 +6,7 @@ import type {EventEmitter} from 'node:events'
 import type {AckBatcher} from './connection/acks.js'
 import type {Connection} from './connection/connection.js'
 import type {Hooks} from './hooks.js'
+import type {QueueBudget} from './limits/queue-budget.js'
 import type {Logger} from './logger.js'
 import type {ResolvedOptions} from './options.js'
 import type {Router} from './router.js'
@@ -44,6 +45,8 @@ export interface BrokerContext {
   /** Every open socket, connected or not (shutdown closes them all). */
   readonly connections: Set<Connection>
   readonly acks: AckBatcher
+  /** Messages queued past --max-queued, broker-wide, and the publisher pausing it drives. */
+  readonly budget: QueueBudget
   readonly events: EventEmitter
   closing: boolean
 }

@@ -27,6 +27,11 @@ export interface BrokerOptions {
   maxInflight?: number
   /** Messages queued per session (offline or over the inflight window); beyond it new messages are dropped. Default 1000. */
   maxQueued?: number
+  /**
+   * Bytes of messages the broker may hold, all sessions together, past `maxQueued` for connected clients that keep
+   * acknowledging; at 3/4 of it publishers are paused (limits/queue-budget.ts). Default 64 MiB; 0: never past `maxQueued`.
+   */
+  queueBudget?: number
   /** Topic name/filter length in bytes. Default 65535. */
   maxTopicLength?: number
   /** Topic levels in a name or filter. Default 128. */
@@ -66,6 +71,7 @@ export interface ResolvedOptions {
   maxPacketSize: number
   maxInflight: number
   maxQueued: number
+  queueBudget: number
   maxTopicLength: number
   maxTopicLevels: number
   maxClientIdLength: number
@@ -88,6 +94,7 @@ export const DEFAULTS: ResolvedOptions = {
   maxPacketSize: 1_048_576,
   maxInflight: 100,
   maxQueued: 1000,
+  queueBudget: 64 * 1_048_576,
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
   maxClientIdLength: 256,
@@ -120,6 +127,7 @@ export function options__resolve(o: BrokerOptions): ResolvedOptions {
     maxPacketSize: positive('maxPacketSize', o.maxPacketSize, DEFAULTS.maxPacketSize, 64, 268_435_460),
     maxInflight: positive('maxInflight', o.maxInflight, DEFAULTS.maxInflight, 1, 65_535),
     maxQueued: positive('maxQueued', o.maxQueued, DEFAULTS.maxQueued, 0),
+    queueBudget: positive('queueBudget', o.queueBudget, DEFAULTS.queueBudget, 0),
     maxTopicLength: positive('maxTopicLength', o.maxTopicLength, DEFAULTS.maxTopicLength, 1, 65_535),
     maxTopicLevels: positive('maxTopicLevels', o.maxTopicLevels, DEFAULTS.maxTopicLevels),
     maxClientIdLength: positive('maxClientIdLength', o.maxClientIdLength, DEFAULTS.maxClientIdLength, 23, 65_535),

@@ -40,6 +40,9 @@ export const SYS_TOPICS: ReadonlyArray<readonly [topic: string, value: (s: Stats
   ['$SYS/broker/messages/queued', (s) => String(s.queued)],
   ['$SYS/broker/messages/inflight', (s) => String(s.inflight)],
   ['$SYS/broker/messages/expired', (s) => String(s.messagesExpired)],
+  // mqttkit-only: bytes queued past --max-queued under the queue budget, and how often publishers were paused.
+  ['$SYS/broker/messages/queued-past-limit/bytes', (s) => String(s.queuedPastLimit)],
+  ['$SYS/broker/publishers/paused', (s) => String(s.publisherPauses)],
   ['$SYS/broker/heap/current', () => String(process.memoryUsage().heapUsed)],
 ]
 

@@ -14,7 +14,13 @@ import type {StoredMessage} from '../../src/broker/store/store.js'
 afterEach(e2e__cleanup)
 
 /** Topics mqttkit publishes that the reference broker has no equivalent for. */
-const MQTTKIT_ONLY = new Set(['$SYS/broker/messages/queued', '$SYS/broker/messages/inflight', '$SYS/broker/messages/expired'])
+const MQTTKIT_ONLY = new Set([
+  '$SYS/broker/messages/queued',
+  '$SYS/broker/messages/inflight',
+  '$SYS/broker/messages/expired',
+  '$SYS/broker/messages/queued-past-limit/bytes',
+  '$SYS/broker/publishers/paused',
+])
 
 /** Latest value per $SYS topic seen by a client subscribed to `$SYS/#`. */
 async function sysWatcher(port: number): Promise<{latest: Map<string, string>; retainedFirst: Set<string>; waitFor(topic: string, pred: (v: string) => boolean, ms?: number): Promise<string>}> {
@@ -130,7 +136,7 @@ describe('SysPublisher on a fake broker', () => {
     const stats = {
       startedAt: Date.now() - 5000, clientsConnected: 2, clientsMaximum: 3, messagesReceived: 10, messagesSent: 11,
       publishReceived: 4, publishSent: 5, bytesReceived: 100, bytesSent: 200, messagesDropped: 0, messagesExpired: 0,
-      subscriptions: 6, retained: 7, sessions: 3, queued: 1, inflight: 0,
+      subscriptions: 6, retained: 7, sessions: 3, queued: 1, inflight: 0, queuedPastLimit: 0, publisherPauses: 0,
     }
     const sent: StoredMessage[] = []
     return {stats, sent, publish: async (m) => void sent.push(m)}

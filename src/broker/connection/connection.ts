@@ -62,6 +62,8 @@ export class Connection {
 
   /** PUBACK/PUBREC waiting for the store's flush (with the session's QoS 2 ids: our side of Receive Maximum). */
   acksWaiting = 0
+  /** Paused by the broker's queue budget (limits/queue-budget.ts): not read from, and not timed out for it. */
+  throttled = false
 
   private readonly parser: Parser
   private backlog: Packet[] = []
@@ -169,6 +171,8 @@ export class Connection {
   /** @internal keepalive check, rescheduled for the remaining time while the client is active. */
   checkKeepalive(): void {
     const limit = this.keepalive * 1500
+    // A connection the broker stopped reading may well have sent its PINGREQ: it is not the client's silence.
+    if (this.throttled) this.lastActivity = Date.now()
     const idle = Date.now() - this.lastActivity
     if (idle >= limit) {
       this.ctx.logger.info(`client ${this.label} timed out after ${this.keepalive * 1.5} s without a packet`)
@@ -189,6 +193,7 @@ export class Connection {
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
     this.clearTimer()
+    if (this.throttled) this.ctx.budget.forget(this)
     // A client may send DISCONNECT and close at once while an async handler holds its earlier packets back: that
     // DISCONNECT still ends the connection normally, so the will is discarded [MQTT-3.1.2-10].
     for (const queued of this.backlog) {
@@ -263,6 +268,13 @@ export class Connection {
   private resume(): void {
     this.busy = false
     while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift()!)
+    if (!this.busy && !this.throttled && this.state !== 'closed') this.stream.resume()
+  }
+
+  /** The queue budget lets the broker read this publisher again. */
+  unthrottle(now: number): void {
+    this.throttled = false
+    this.lastActivity = now
     if (!this.busy && this.state !== 'closed') this.stream.resume()
   }
 

@@ -10,6 +10,7 @@ import {type IPubackPacket, type IPubcompPacket, type IPubrecPacket, type IPubre
 function finishOutgoing(connection: Connection, id: number): void {
   const ctx = connection.ctx
   const session = connection.session!
+  session.lastAck = Date.now()
   session.outgoing.delete(id)
   if (session.persistent) ctx.store.deleteInflight(session.clientId, 'outgoing', id)
   if (session.queued > 0) delivery__drain(ctx, session)
@@ -41,6 +42,7 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
     return
   }
   if (record.state === 'publish') {
+    session.lastAck = Date.now()
     record.state = 'pubrel'
     if (session.persistent) {
       connection.ctx.store.setInflight({clientId: session.clientId, packetId: id, direction: 'outgoing', state: 'pubrel', message: record.message, subscriptionIds: record.subscriptionIds})

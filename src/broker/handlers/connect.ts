@@ -262,6 +262,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
   ctx.stats.clientsTotal++
   if (ctx.stats.clientsConnected > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.stats.clientsConnected
   connection.send(connack(connection, sessionPresent, auth))
+  session.lastAck = Date.now()
   if (sessionPresent) delivery__resend(ctx, session, connection)
   delivery__drain(ctx, session)
   connection.startKeepalive()
@@ -279,8 +280,7 @@ function recheckQueue(ctx: Connection['ctx'], session: Session): void {
     if (ctx.router.mayForward(session, record.message)) kept.push(record)
     else if (session.persistent) ctx.store.dequeue(session.clientId, record.seq)
   }
-  session.queue = kept
-  session.queueHead = 0
+  session.replaceQueue(kept)
 }
 
 function connack(connection: Connection, sessionPresent: boolean, auth: {method: string; data?: Buffer} | undefined): IConnackPacket {

@@ -102,6 +102,7 @@ function accept(connection: Connection, message: StoredMessage, id: number, refu
   }
   hooks__notify(ctx, 'onPublish', connection.client, message)
   events__emit(ctx, 'publish', message, connection.client)
+  if (ctx.budget.throttling) ctx.budget.throttle(connection)
 }
 
 /** Sends PUBACK/PUBREC; `durable` ones wait for the store's flush. */

@@ -5,7 +5,9 @@
  *
  * Slow-reader policy: a connection whose socket holds more than `maxOutputBuffer` unsent bytes gets no more QoS 0
  * messages (they are dropped and counted); QoS 1/2 messages are bounded by the inflight window and go to the queue
- * beyond it. Nothing ever waits for a slow socket, so one slow reader never delays anyone else.
+ * beyond it, up to `--max-queued` (past it only while the client keeps acknowledging, within the broker-wide
+ * budget of limits/queue-budget.ts). Nothing ever waits for a slow socket, so one slow reader never delays anyone
+ * else; only the broker as a whole being over that budget pauses publishers.
  */
 import type {BrokerContext} from '../context.js'
 import type {Connection} from '../connection/connection.js'
@@ -208,8 +210,10 @@ function sendInflight(
 }
 
 export function delivery__enqueue(ctx: BrokerContext, session: Session, message: StoredMessage, subscriptionIds: number[] | undefined): void {
-  if (session.queued >= ctx.options.maxQueued) {
-    // Drop policy: the queue keeps the oldest messages; a new message that finds it full is dropped and counted.
+  const over = session.queued >= ctx.options.maxQueued
+  if (over && !ctx.budget.mayOverflow(session, Date.now())) {
+    // Drop policy: the queue keeps the oldest messages; a new message that finds it full is dropped and counted,
+    // unless the client keeps acknowledging and the broker-wide budget has room (limits/queue-budget.ts).
     session.dropped++
     ctx.stats.messagesDropped++
     if (session.dropped === 1 || session.dropped % 1000 === 0) {
@@ -219,8 +223,9 @@ export function delivery__enqueue(ctx: BrokerContext, session: Session, message:
   }
   const record: QueuedRecord = {clientId: session.clientId, seq: session.nextSeq++, message}
   if (subscriptionIds !== undefined) record.subscriptionIds = subscriptionIds
-  session.queue.push(record)
+  session.push(record)
   if (session.persistent) ctx.store.enqueue(record)
+  if (over) ctx.budget.update(session)
 }
 
 /** Sends queued messages while the client's window has room (after an ack, or on reconnect). */
@@ -233,6 +238,7 @@ export function delivery__drain(ctx: BrokerContext, session: Session): void {
   while (session.outgoing.size < window) {
     const record = session.shift()
     if (record === undefined) break
+    if (session.overflowBytes > 0) ctx.budget.update(session)
     if (session.persistent) ctx.store.dequeue(session.clientId, record.seq)
     const message = record.message
     if (message.expiresAt !== undefined && message.expiresAt <= now) {

@@ -62,6 +62,7 @@ export class SessionRegistry {
     if (this.sessions.get(session.clientId) !== session) return
     this.sessions.delete(session.clientId)
     this.clearTimers(session)
+    this.ctx.budget.drop(session)
     for (const filter of session.subscriptions.keys()) this.ctx.router.unsubscribe(session.clientId, filter)
     if (session.stored) this.ctx.store.deleteSession(session.clientId)
     const will = session.will
@@ -180,7 +181,7 @@ export class SessionRegistry {
     for (const record of snapshot.queued) {
       const session = this.sessions.get(record.clientId)
       if (session === undefined) continue
-      session.queue.push(record)
+      session.push(record)
       if (record.seq >= session.nextSeq) session.nextSeq = record.seq + 1
     }
     for (const record of snapshot.inflight) {

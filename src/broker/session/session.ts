@@ -4,7 +4,7 @@
  * `expiryInterval` seconds (0xFFFFFFFF: forever, the 3.1.1 "clean session = 0" case).
  */
 import type {ClientInfo} from '../hooks.js'
-import type {QueuedRecord, SessionRecord, StoredMessage, SubscriptionRecord, WillRecord} from '../store/store.js'
+import type {QueuedRecord, SessionRecord, Store, StoredMessage, SubscriptionRecord, WillRecord} from '../store/store.js'
 import type {Connection} from '../connection/connection.js'
 import type {ProtocolVersion} from '../../protocol/index.js'
 
@@ -46,6 +46,12 @@ export class Session {
   queue: QueuedRecord[] = []
   queueHead = 0
   nextSeq = 1
+  /** Approximate bytes held by the queue (payload + topic + a fixed overhead per record). */
+  queuedBytes = 0
+  /** The part of `queuedBytes` past `--max-queued`, as counted by the broker's QueueBudget. */
+  overflowBytes = 0
+  /** When the client last acknowledged a message (or connected): a session whose window stays full is stalled. */
+  lastAck = 0
   /** A will waiting for its delay interval (MQTT 5) after the connection dropped (the live one is on the connection). */
   will: WillRecord | undefined = undefined
   willTimer: NodeJS.Timeout | null = null
@@ -76,10 +82,37 @@ export class Session {
     return this.queue.length - this.queueHead
   }
 
+  /** Appends a record to the queue. */
+  push(record: QueuedRecord): void {
+    this.queue.push(record)
+    this.queuedBytes += recordBytes(record)
+  }
+
+  /** Replaces the queue's content (a recheck after reconnecting). */
+  replaceQueue(records: QueuedRecord[]): void {
+    this.queue = records
+    this.queueHead = 0
+    this.queuedBytes = 0
+    for (const record of records) this.queuedBytes += recordBytes(record)
+  }
+
+  /** Drops the newest records until at most `limit` remain; returns how many went. */
+  trim(limit: number, store: Store): number {
+    let dropped = 0
+    while (this.queued > limit) {
+      const record = this.queue.pop()!
+      this.queuedBytes -= recordBytes(record)
+      if (this.persistent) store.dequeue(this.clientId, record.seq)
+      dropped++
+    }
+    return dropped
+  }
+
   /** Removes and returns the oldest queued record. */
   shift(): QueuedRecord | undefined {
     if (this.queueHead >= this.queue.length) return undefined
     const record = this.queue[this.queueHead]!
+    this.queuedBytes -= recordBytes(record)
     this.queue[this.queueHead++] = undefined as unknown as QueuedRecord
     // Compact now and then instead of Array#shift on every message.
     if (this.queueHead > 64 && this.queueHead * 2 > this.queue.length) {
@@ -120,4 +153,9 @@ export class Session {
     if (will !== undefined) record.will = will
     return record
   }
+}
+
+/** What a queued record costs, roughly: its payload and topic plus the record and message objects. */
+function recordBytes(record: QueuedRecord): number {
+  return record.message.payload.length + record.message.topic.length + 96
 }

@@ -1,0 +1,156 @@
+/**
+ * The broker-wide budget for messages queued beyond `--max-queued` (issue 10's overload policy). Hand-written:
+ * it is the broker's own flow control, tied to its sessions and sockets.
+ *
+ * `--max-queued` alone would drop QoS 1/2 messages for a subscriber that is merely slower than its publishers,
+ * although it acknowledges steadily. So a connected session that keeps acknowledging may queue past its limit; what
+ * it holds past the limit is counted here, for all sessions together:
+ * - at 3/4 of the budget the broker stops reading from publishers (their sockets are paused after the packet in
+ *   hand) until the total falls to 1/2: backpressure reaches the publishers through TCP, nothing is dropped;
+ * - at the whole budget a message that would go past a session's limit is dropped and counted, as before;
+ * - a session that stops acknowledging (or goes offline) is "stalled": within a second its queue is cut back to its
+ *   limit (the newest messages are dropped and counted), so a stalled client can hold publishers back for about a
+ *   second at most, and never anyone else's messages.
+ * A connection that has messages in flight to itself is never paused: its acknowledgements are what drains queues.
+ */
+import type {Connection} from '../connection/connection.js'
+import type {BrokerStats} from '../context.js'
+import type {Logger} from '../logger.js'
+import type {ResolvedOptions} from '../options.js'
+import type {Session} from '../session/session.js'
+import type {Store} from '../store/store.js'
+
+/** A session that has acknowledged nothing for this long while its window is full is stalled. */
+export const STALL_MS = 1000
+const CHECK_MS = 250
+
+export class QueueBudget {
+  /** Bytes queued past their sessions' limits, all sessions together. */
+  bytes = 0
+  /** True from 3/4 of the budget down to 1/2: publishers are being paused. */
+  throttling = false
+  /** Times the broker began pausing publishers since start. */
+  episodes = 0
+  private throttledAt = 0
+  private readonly paused = new Set<Connection>()
+  private readonly overflowing = new Set<Session>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly logger: Logger,
+    private readonly stats: BrokerStats,
+    private readonly store: Store,
+  ) {}
+
+  private get limit(): number {
+    return this.options.queueBudget
+  }
+
+  /** Whether `session`, already at `--max-queued`, may queue one more message past it. */
+  mayOverflow(session: Session, now: number): boolean {
+    return this.bytes < this.limit && progressing(session, now)
+  }
+
+  /** Recounts what `session` holds past its limit; call after its queue changed while over the limit. */
+  update(session: Session): void {
+    const over = session.queued - this.options.maxQueued
+    // Records vary in size; the session's share past the limit is taken pro rata, which is exact for equal sizes.
+    const bytes = over > 0 ? Math.round((session.queuedBytes * over) / session.queued) : 0
+    if (bytes === session.overflowBytes) return
+    this.bytes += bytes - session.overflowBytes
+    session.overflowBytes = bytes
+    if (bytes > 0) {
+      if (!this.overflowing.has(session)) {
+        this.overflowing.add(session)
+        this.timer ??= setInterval(trimStalled, CHECK_MS, this).unref()
+      }
+    } else {
+      this.overflowing.delete(session)
+    }
+    if (!this.throttling && this.limit > 0 && this.bytes >= (this.limit * 3) / 4) this.begin()
+    else if (this.throttling && this.bytes <= this.limit / 2) this.end()
+  }
+
+  /** After a PUBLISH from `connection` was routed: pause it while the broker is over 3/4 of the budget. */
+  throttle(connection: Connection): void {
+    if (!this.throttling || connection.throttled || connection.state !== 'connected') return
+    const session = connection.session
+    if (session !== null && session.outgoing.size > 0) return
+    connection.throttled = true
+    connection.stream.pause()
+    this.paused.add(connection)
+  }
+
+  /** A paused connection that closes leaves the set. */
+  forget(connection: Connection): void {
+    this.paused.delete(connection)
+  }
+
+  /** A session that ends takes its share of the budget with it. */
+  drop(session: Session): void {
+    if (session.overflowBytes === 0) return
+    this.bytes -= session.overflowBytes
+    session.overflowBytes = 0
+    this.overflowing.delete(session)
+    if (this.throttling && this.bytes <= this.limit / 2) this.end()
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    this.end()
+  }
+
+  private begin(): void {
+    this.throttling = true
+    this.throttledAt = Date.now()
+    this.episodes++
+    this.logger.warn(
+      `${mib(this.bytes)} queued past --max-queued for slow clients (budget ${mib(this.limit)}): pausing publishers until it is back under ${mib(this.limit / 2)}`,
+    )
+  }
+
+  private end(): void {
+    if (!this.throttling) return
+    this.throttling = false
+    const now = Date.now()
+    for (const connection of this.paused) connection.unthrottle(now)
+    this.logger.info(`queue budget back under half (${mib(this.bytes)}): ${this.paused.size} publisher(s) resumed after ${now - this.throttledAt} ms`)
+    this.paused.clear()
+  }
+
+  /** @internal cuts stalled sessions back to their limit. */
+  trimStalled(): void {
+    const now = Date.now()
+    for (const session of this.overflowing) {
+      if (progressing(session, now)) continue
+      const dropped = session.trim(this.options.maxQueued, this.store)
+      this.stats.messagesDropped += dropped
+      session.dropped += dropped
+      this.logger.warn(
+        `session ${session.clientId}: ${session.connection === null ? 'offline' : `no acknowledgement for ${now - session.lastAck} ms`}, ${dropped} message(s) past --max-queued dropped`,
+      )
+      this.update(session)
+    }
+    if (this.overflowing.size === 0 && this.timer !== null) {
+      clearInterval(this.timer)
+      this.timer = null
+    }
+  }
+}
+
+/** Connected and acknowledging (or paused by us, which is not its fault). */
+function progressing(session: Session, now: number): boolean {
+  const connection = session.connection
+  if (connection === null || connection.state !== 'connected') return false
+  return connection.throttled || now - session.lastAck < STALL_MS
+}
+
+function trimStalled(budget: QueueBudget): void {
+  budget.trimStalled()
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MiB`
+}
