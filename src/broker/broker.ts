@@ -22,6 +22,7 @@ import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
 import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
+import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
 
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
@@ -62,10 +63,14 @@ export class Broker {
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
   /** $SYS/broker/... topics every `sysInterval` seconds (sys.ts); started by listen(). */
   private sys: SysPublisher | undefined
+  /** The open-file limit as listen() found or raised it (limits/open-files.ts); undefined before, or with `raiseFileLimit: false`. */
+  openFiles: OpenFileLimit | undefined
+  private readonly raiseFileLimit: boolean
 
   constructor(options: BrokerOptions = {}) {
     this.options = options__resolve(options)
     this.specs = options.listeners ?? [{type: 'tcp', host: '0.0.0.0', port: 1883}]
+    this.raiseFileLimit = options.raiseFileLimit ?? true
     this.store = options.store ?? new MemoryStore()
     this.logger = options.logger ?? logger__create(options.logLevel ?? 'info')
     const hooks: Hooks = {...defaultHooks}
@@ -103,6 +108,11 @@ export class Broker {
     if (this.listening || this.state === 'closing' || this.state === 'closed') throw new Error(`broker already ${this.listening ? 'listening' : this.state}`)
     this.listening = true
     this.state = 'starting'
+    // Every client is one file descriptor: soft limit up to the hard one before accepting (limits/open-files.ts).
+    if (this.raiseFileLimit) {
+      this.openFiles = await openFiles__raise()
+      openFiles__report(this.openFiles, this.logger)
+    }
     await this.restore()
     try {
       for (const spec of this.specs) this.listeners.push(await transport__listen(spec, this.handle))

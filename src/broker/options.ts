@@ -60,6 +60,11 @@ export interface BrokerOptions {
   maxQos?: 0 | 1 | 2
   /** Whether retained messages are stored. Default true. */
   retainAvailable?: boolean
+  /**
+   * At listen(), raise this process's soft open-file limit to its hard limit when it is lower, and log the limit
+   * (limits/open-files.ts, Linux). Default true; false leaves the process's limits to the host application.
+   */
+  raiseFileLimit?: boolean
   logger?: Logger
   /** Used when no `logger` is given. Default 'info'. */
   logLevel?: LogLevel

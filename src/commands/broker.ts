@@ -10,6 +10,7 @@ import type {ListenerSpec} from '../broker/transport/index.js'
 import {transport__busyNote, transport__describe, transport__listenersFromFlags, transport__portFlag, transportFlags, type TransportFlagValues} from '../broker/transport/flags.js'
 import {transport__reloadAll} from '../broker/transport/reload.js'
 import {store__fromFlags, storeFlags} from '../broker/store/flags.js'
+import {openFiles__format} from '../broker/limits/open-files.js'
 
 const GROUP = 'LIMITS'
 const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
@@ -181,7 +182,8 @@ export default class BrokerCommand extends Command {
       // stdout is kept for the final JSON document; the addresses still reach people and scripts through the log.
       for (const l of broker.listeners) broker.logger.info(`listening on ${transport__describe(l)}`)
     } else {
-      this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name})`))
+      const files = broker.openFiles?.soft == null ? '' : `, open files: ${openFiles__format(broker.openFiles.soft)}`
+      this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name}${files})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
       for (const note of security.notes) this.log(`  ${note}`)
