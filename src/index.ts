@@ -2,6 +2,7 @@
 export {Broker} from './broker/broker.js'
 export type {BrokerEvent, BrokerStats, BrokerStatsView} from './broker/broker.js'
 export type {BrokerOptions} from './broker/options.js'
+export type {OpenFileLimit} from './broker/limits/open-files.js'
 export {logger__create} from './broker/logger.js'
 export type {LogLevel, Logger} from './broker/logger.js'
 export {ReasonCode} from './protocol/index.js'
