@@ -39,11 +39,10 @@ export type {
 mqttPacket.writeToStream.cacheNumbers = false
 
 /**
- * A fresh parser; it learns the protocol version from the CONNECT packet it parses. mqtt-packet buffers input in
- * a `bl` BufferListStream (a full Duplex stream with both stream states) although it only uses the list methods:
- * the plain BufferList underneath does the same for ~0.7 KiB less per connection (measured with heap snapshots of
- * 5,000 idle connections, docs/benchmarks.md). After a parse error mqtt-packet makes itself a new one; the
- * connection is closed then anyway.
+ * mqtt-packet buffers input in a `bl` BufferListStream (a full Duplex stream with both stream states) although it
+ * only uses the list methods: the plain BufferList underneath does the same for ~0.7 KiB less per parser (measured
+ * with heap snapshots of 5,000 idle connections, docs/benchmarks.md). After a parse error mqtt-packet makes itself
+ * a new one; such a parser is never reused (see PacketReader).
  */
 const BufferList = (() => {
   // mqtt-packet's own `bl` (not a dependency of ours): resolved from mqtt-packet's location.
@@ -52,29 +51,123 @@ const BufferList = (() => {
   return (fromPacket('bl') as {BufferList: new () => unknown}).BufferList
 })()
 
-export function protocol__parser(): Parser {
-  const parser = mqttPacket.parser() as unknown as LeanParser
-  parser._list = new BufferList()
-  // The state names never change: one array for every parser instead of one each.
-  parser._states = STATES
-  return parser as unknown as Parser
-}
-
 interface LeanParser {
   _list: unknown
   _states: readonly string[]
-  settings: {protocolVersion?: number; bridgeMode?: boolean; cmd?: string}
+  settings: ParserSettings
   _parseConnect(): unknown
 }
 
+type ParserSettings = {readonly protocolVersion?: number; readonly bridgeMode?: boolean; readonly cmd?: string}
+
 const STATES = Object.freeze(['_parseHeader', '_parseLength', '_parsePayload', '_newPacket'])
+
+/** What a PacketReader hands its packets and parse errors to (a connection). */
+export interface PacketSink {
+  onPacket(packet: Packet): void
+  onParseError(error: Error): void
+}
+
+const SINK = Symbol('mqttkit.packetSink')
+
+interface PooledParser extends LeanParser {
+  [SINK]: PacketSink | null
+  packet: {length: number}
+  error: Error | null
+  _stateCounter: number
+  _list: {length: number}
+  parse(chunk: Buffer): number
+  on(event: string, listener: (...args: never[]) => void): unknown
+}
+
+/** Parsers between uses; bounded so a burst of many mid-packet connections does not leave thousands behind. */
+const POOL: PooledParser[] = []
+const POOL_MAX = 64
+/** mqtt-packet's settings before CONNECT (it reads `protocolVersion`/`bridgeMode` from them, never writes them). */
+const NO_SETTINGS: ParserSettings = Object.freeze({})
+
+function pooledParser(): PooledParser {
+  const parser = POOL.pop()
+  if (parser !== undefined) return parser
+  const made = mqttPacket.parser() as unknown as PooledParser
+  made._list = new BufferList() as PooledParser['_list']
+  // The state names never change: one array for every parser instead of one each.
+  made._states = STATES
+  made[SINK] = null
+  made.on('packet', parserPacket)
+  made.on('error', parserError)
+  return made
+}
+
+function parserPacket(this: PooledParser, packet: Packet): void {
+  this[SINK]?.onPacket(packet)
+}
+
+function parserError(this: PooledParser, error: Error): void {
+  this[SINK]?.onParseError(error)
+}
+
+/**
+ * A connection's packet reader. An mqtt-packet parser (an EventEmitter with its listener table, a packet in
+ * progress and a buffer list: ~0.6 KiB) is only needed while the bytes of an unfinished packet are buffered.
+ * Between chunks that end on a packet boundary, which is nearly always the case and always for an idle client, the
+ * reader holds none and gives its parser back to a shared pool; it keeps only what the parser learned from CONNECT
+ * (a shared settings object). Written by hand because mqtt-packet has one parser per stream and no way to lend one.
+ */
+export class PacketReader {
+  private parser: PooledParser | null = null
+  private settings: ParserSettings = NO_SETTINGS
+  private reading = false
+
+  constructor(private sink: PacketSink | null) {}
+
+  /** Parses a chunk; packets and errors go to the sink synchronously. */
+  read(chunk: Buffer): void {
+    let parser = this.parser
+    if (parser === null) {
+      parser = pooledParser()
+      parser.settings = this.settings
+      parser[SINK] = this.sink
+      this.parser = parser
+    }
+    if (this.reading) {
+      // A sink that makes its own stream emit more data while handling a packet: same parser, released by the outer read.
+      parser.parse(chunk)
+      return
+    }
+    this.reading = true
+    try {
+      parser.parse(chunk)
+    } finally {
+      this.reading = false
+    }
+    if (this.parser === parser && parser.error === null && parser._stateCounter === 0 && parser._list.length === 0 && parser.packet.length === -1) {
+      this.settings = parser.settings
+      this.parser = null
+      parser[SINK] = null
+      if (POOL.length < POOL_MAX) POOL.push(parser)
+    }
+  }
+
+  /** The declared remaining length of the packet in progress (-1: none), to refuse oversized packets before buffering them. */
+  get pendingLength(): number {
+    return this.parser === null ? -1 : this.parser.packet.length
+  }
+
+  /** No more packets to the sink (the connection closed); a parser in use is dropped, not pooled. */
+  stop(): void {
+    this.sink = null
+    if (this.parser !== null) this.parser[SINK] = null
+    this.parser = null
+  }
+}
 
 /**
  * After CONNECT, mqtt-packet keeps the whole parsed CONNECT packet as its settings for the connection's lifetime
  * (client id, protocol name, will, credentials), although it only reads the protocol version and bridge flag from
- * it: a shared object per (version, bridge) replaces it.
+ * it: a shared object per (version, bridge) replaces it (and is what a PacketReader keeps between parsers).
  */
-const SETTINGS = new Map<string, {protocolVersion?: number; bridgeMode?: boolean}>()
+const SETTINGS = new Map<string, ParserSettings>()
 {
   const proto = Object.getPrototypeOf(mqttPacket.parser()) as LeanParser
   const parseConnect = proto._parseConnect
@@ -92,12 +185,6 @@ const SETTINGS = new Map<string, {protocolVersion?: number; bridgeMode?: boolean
     }
     return result
   }
-}
-
-/** The parser's packet in progress (its declared remaining length), to refuse oversized packets before buffering them. */
-export function protocol__pendingLength(parser: Parser): number {
-  const pending = (parser as unknown as {packet?: {length?: number}}).packet
-  return pending?.length ?? -1
 }
 
 /**

@@ -15,11 +15,9 @@ import type {WillRecord} from '../store/store.js'
 import type {ConnectionMeta} from '../transport/index.js'
 import {
   type Packet,
-  type Parser,
+  PacketReader,
   type ProtocolVersion,
   protocol__encode,
-  protocol__parser,
-  protocol__pendingLength,
   reason__name,
 } from '../../protocol/index.js'
 import {connection__closed} from './lifecycle.js'
@@ -65,7 +63,7 @@ export class Connection {
   /** Paused by the broker's queue budget (limits/queue-budget.ts): not read from, and not timed out for it. */
   throttled = false
 
-  private readonly parser: Parser
+  private readonly reader: PacketReader
   private backlog: Packet[] = []
   private busy = false
   private corked = false
@@ -79,11 +77,9 @@ export class Connection {
   ) {
     // Listeners are module-level functions that find the connection on their emitter, not eight closures per
     // connection: ~0.5 KiB less per idle client (docs/benchmarks.md, memory per idle connection).
-    this.parser = protocol__parser()
-    ;(this.parser as unknown as Owned)[OWNER] = this
+    // The reader borrows a pooled parser only while a packet is incomplete (protocol/codec.ts).
+    this.reader = new PacketReader(this)
     ;(stream as unknown as Owned)[OWNER] = this
-    this.parser.on('packet', parserPacket)
-    this.parser.on('error', parserError)
     stream.on('data', streamData)
     stream.on('error', streamError)
     stream.on('close', streamClose)
@@ -200,7 +196,7 @@ export class Connection {
       if (queued.cmd === 'disconnect' && (queued.reasonCode ?? 0) === 0) this.willDiscarded = true
     }
     this.backlog.length = 0
-    this.parser.removeAllListeners('packet')
+    this.reader.stop()
     this.stream.off('data', streamData)
     try {
       connection__closed(this, wasConnected)
@@ -215,15 +211,15 @@ export class Connection {
     this.lastActivity = Date.now()
     this.ctx.stats.bytesReceived += chunk.length
     try {
-      this.parser.parse(chunk)
+      this.reader.read(chunk)
     } catch (error) {
       // The codec should report bad input through 'error', but a throw from it must only cost this connection.
       this.onParseError(error instanceof Error ? error : new Error(String(error)))
       return
     }
     // Refuse a declared remaining length over the limit before buffering the rest of it.
-    if (this.state !== 'closed' && protocol__pendingLength(this.parser) > this.ctx.options.maxPacketSize) {
-      this.tooLarge(protocol__pendingLength(this.parser))
+    if (this.state !== 'closed' && this.reader.pendingLength > this.ctx.options.maxPacketSize) {
+      this.tooLarge(this.reader.pendingLength)
     }
   }
 
@@ -327,14 +323,6 @@ export class Connection {
 const OWNER = Symbol('mqttkit.connection')
 interface Owned {
   [OWNER]: Connection
-}
-
-function parserPacket(this: Owned, packet: Packet): void {
-  this[OWNER].onPacket(packet)
-}
-
-function parserError(this: Owned, error: Error): void {
-  this[OWNER].onParseError(error)
 }
 
 function streamData(this: Owned, chunk: Buffer): void {
