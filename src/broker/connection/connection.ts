@@ -20,6 +20,7 @@ import {
   protocol__encode,
   reason__name,
 } from '../../protocol/index.js'
+import {keepalive__watch} from './keepalive.js'
 import {connection__closed} from './lifecycle.js'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
@@ -154,29 +155,20 @@ export class Connection {
     setTimeout(destroyLater, 1000, this.stream).unref()
   }
 
-  /** Restarts the keepalive timer: called after CONNECT was accepted. */
+  /** Ends the connect timeout and starts keepalive checks: called after CONNECT was accepted. */
   startKeepalive(): void {
     this.clearTimer()
-    if (this.keepalive > 0) {
-      // [MQTT-3.1.2-24] 1.5 times the keepalive without a packet closes the connection.
-      this.timer = setTimeout(onKeepaliveTimer, this.keepalive * 1500, this)
-      this.timer.unref()
-    }
+    // [MQTT-3.1.2-24] 1.5 times the keepalive without a packet closes the connection: one sweep for all clients.
+    if (this.keepalive > 0) keepalive__watch(this.ctx)
   }
 
-  /** @internal keepalive check, rescheduled for the remaining time while the client is active. */
-  checkKeepalive(): void {
-    const limit = this.keepalive * 1500
+  /** @internal called by the keepalive sweep (keepalive.ts) once 1.5 × keepalive passed since the last packet. */
+  checkKeepalive(now: number): void {
     // A connection the broker stopped reading may well have sent its PINGREQ: it is not the client's silence.
-    if (this.throttled) this.lastActivity = Date.now()
-    const idle = Date.now() - this.lastActivity
-    if (idle >= limit) {
-      this.ctx.logger.info(`client ${this.label} timed out after ${this.keepalive * 1.5} s without a packet`)
-      this.close(0x8d, 'keepalive timeout')
-      return
-    }
-    this.timer = setTimeout(onKeepaliveTimer, limit - idle, this)
-    this.timer.unref()
+    if (this.throttled) this.lastActivity = now
+    if (this.state !== 'connected' || now - this.lastActivity < this.keepalive * 1500) return
+    this.ctx.logger.info(`client ${this.label} timed out after ${this.keepalive * 1.5} s without a packet`)
+    this.close(0x8d, 'keepalive timeout')
   }
 
   clearTimer(): void {
@@ -355,10 +347,6 @@ function onConnectTimeout(connection: Connection): void {
   if (connection.state !== 'awaiting-connect' && connection.state !== 'authenticating') return
   connection.ctx.logger.info(`client ${connection.label}: no CONNECT within ${connection.ctx.options.connectTimeout} ms, closing`)
   guarded(connection, () => connection.close(undefined, 'connect timeout'))
-}
-
-function onKeepaliveTimer(connection: Connection): void {
-  guarded(connection, () => connection.checkKeepalive())
 }
 
 /** Timer callbacks run outside any handler: a throw is logged and the connection dropped, the process lives. */
