@@ -7,6 +7,7 @@
  * one sweep interval, never before.
  */
 import type {BrokerContext} from '../context.js'
+import type {Connection} from './connection.js'
 
 export const KEEPALIVE_SWEEP_MS = 1000
 
@@ -23,6 +24,20 @@ export function keepalive__watch(ctx: BrokerContext): void {
   }
 }
 
+let sweepNow = 0
+
+function sweepOne(connection: Connection): void {
+  const keepalive = connection.keepalive
+  if (keepalive === 0 || sweepNow - connection.lastActivity < keepalive * 1500) return
+  try {
+    connection.checkKeepalive(sweepNow)
+  } catch (error) {
+    // One client's failure must neither end the process nor stop the sweep for the others.
+    connection.ctx.logger.error(`client ${connection.label}: keepalive check failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    connection.stream.destroy()
+  }
+}
+
 /** @internal one pass: every client past its deadline is asked to check and close itself. */
 export function keepalive__sweep(): void {
   const now = Date.now()
@@ -31,18 +46,10 @@ export function keepalive__sweep(): void {
       watched.delete(ctx)
       continue
     }
-    // Closing a connection removes it from `clients` during the loop, which Map iteration allows.
-    for (const connection of ctx.clients.values()) {
-      const keepalive = connection.keepalive
-      if (keepalive === 0 || now - connection.lastActivity < keepalive * 1500) continue
-      try {
-        connection.checkKeepalive(now)
-      } catch (error) {
-        // One client's failure must neither end the process nor stop the sweep for the others.
-        ctx.logger.error(`client ${connection.label}: keepalive check failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-        connection.stream.destroy()
-      }
-    }
+    // forEach, not for-of: the iterator allocated a result object per client (~0.8 MB/s at 20,000 idle clients),
+    // which kept the young generation from ever going quiet. Closing a connection during the loop is allowed.
+    sweepNow = now
+    ctx.clients.forEach(sweepOne)
   }
   if (watched.size === 0 && sweeper !== null) {
     clearInterval(sweeper)
