@@ -185,7 +185,7 @@ export class Router {
     if (session === undefined) return false
     const connection = session.connection
     if (connection === null || session.queued > 0) return false
-    if (session.outgoing.size >= Math.min(connection.clientReceiveMaximum, this.ctx.options.maxInflight)) return false
+    if (session.inflight >= Math.min(connection.clientReceiveMaximum, this.ctx.options.maxInflight)) return false
     return this.mayForward(session, this.message!)
   }
 

@@ -33,6 +33,11 @@ export class SessionRegistry {
     return this.sessions.values()
   }
 
+  /** Every session, without the result object per step that for-of over `values()` allocates (periodic sweeps). */
+  forEach(visit: (session: Session) => void): void {
+    this.sessions.forEach(visit)
+  }
+
   create(clientId: string, version: ProtocolVersion, expiryInterval: number, client: ClientInfo): Session {
     const session = new Session(clientId, version, expiryInterval, client)
     this.sessions.set(clientId, session)

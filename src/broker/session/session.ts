@@ -38,6 +38,11 @@ export class Session {
     return (this._outgoing ??= new Map())
   }
 
+  /** How many outgoing messages await their acknowledgement; reading it does not make the map (unlike `outgoing.size`). */
+  get inflight(): number {
+    return this._outgoing === null ? 0 : this._outgoing.size
+  }
+
   /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet [MQTT-4.3.3-9]. */
   get incoming(): Set<number> {
     return (this._incoming ??= new Set())
@@ -131,7 +136,7 @@ export class Session {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.nextPacketId
       this.nextPacketId = id === 65_535 ? 1 : id + 1
-      if (!this.outgoing.has(id)) return id
+      if (this._outgoing === null || !this._outgoing.has(id)) return id
     }
     throw new Error('no free packet identifier')
   }
