@@ -22,6 +22,8 @@
  * Needs /usr/sbin/mosquitto and a built dist/ (mqttkit runs as `node bin/run.js broker`).
  */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {connect as tcpConnect, type Socket} from 'node:net'
+import mqttPacket from 'mqtt-packet'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -137,6 +139,29 @@ async function measure(b: BrokerProcess, scenario: Scenario, f: BenchFlags): Pro
   return {r, cpu: cpuSeconds(b.child.pid!) - cpu0}
 }
 
+/** A QoS 1 subscriber that subscribes, then never reads or acknowledges again: it stalls on purpose. */
+async function stalledSubscriber(port: number, filter: string): Promise<Socket> {
+  const socket = tcpConnect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  socket.write(mqttPacket.generate({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `stalled-${Date.now() % 1e6}`, clean: true, keepalive: 0}))
+  socket.write(mqttPacket.generate({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: filter, qos: 1}]}))
+  // CONNACK (4 bytes) and SUBACK (5 bytes) are all it reads.
+  let got = 0
+  await new Promise<void>((resolve) => {
+    const onData = (d: Buffer): void => {
+      got += d.length
+      if (got >= 9) {
+        socket.off('data', onData)
+        socket.pause()
+        resolve()
+      }
+    }
+    socket.on('data', onData)
+  })
+  return socket
+}
+
 const perMsg = (cpu: number, n: number): number => (n > 0 ? Math.round((cpu * 1e7) / n) / 10 : Number.NaN)
 
 const SCENARIOS: ScenarioDef[] = [
@@ -185,6 +210,23 @@ const SCENARIOS: ScenarioDef[] = [
         return {'delivered msg/s': r.deliveredPerSec, 'published msg/s': r.publishedPerSec, lost: r.lost, 'peak RSS MiB': Math.round(peak / 102.4) / 10}
       } finally {
         clearInterval(sampler)
+      }
+    },
+  },
+  {
+    // Not a reference row either: issue 10's "one stalled subscriber may not freeze anyone else". A fixed rate, so
+    // the healthy subscriber's latency compares across brokers; 1 KiB payloads fill the stalled socket in a second.
+    id: 'stalled',
+    title: 'a stalled subscriber: QoS 1 at 5,000 msg/s of 1 KiB, 1 → 1 healthy subscriber, 1 more on bench/# that stops reading',
+    fresh: true,
+    async run(b) {
+      const stalled = await stalledSubscriber(b.port, 'bench/#')
+      try {
+        const {r} = await measure(b, 'run', flags({publishers: 1, subscribers: 1, topic: 'bench/0', filter: 'bench/#', qos: 1, 'sub-qos': 1, rate: '5000', size: 1024}))
+        const l = r.latency
+        return {'delivered msg/s': r.deliveredPerSec, lost: r.lost, 'p50 ms': l?.p50 ?? Number.NaN, 'p99 ms': l?.p99 ?? Number.NaN, 'max ms': l?.max ?? Number.NaN}
+      } finally {
+        stalled.destroy()
       }
     },
   },

@@ -88,7 +88,7 @@ describe('queue budget', () => {
     expect(broker.stats.publisherPauses).toBe(0)
   })
 
-  it('a subscriber that stops acknowledging is cut back to --max-queued (oldest kept) and holds a healthy client up for about a second at most', async () => {
+  it('a subscriber that stops acknowledging is cut back to --max-queued (oldest kept) and holds a healthy client up for half a second at most', async () => {
     const {port, broker} = await startBroker({maxInflight: 5, maxQueued: 10, queueBudget: 100_000})
     const stalled = await RawClient.connect(port)
     await stalled.handshake({clientId: 'stalled'})
@@ -105,7 +105,7 @@ describe('queue budget', () => {
     const took = Date.now() - started
     expect(received.map((m) => Number(m.payload.subarray(0, 6).toString()))).toEqual(Array.from({length: count}, (_, i) => i))
     // The stall costs the healthy client at most a trim period plus the stall time, not the whole run.
-    expect(took).toBeLessThan(8000)
+    expect(took).toBeLessThan(5000)
     await until(() => broker.stats.queuedPastLimit === 0 && broker.stats.queued <= 10, 3000)
     expect(broker.stats.queued).toBe(10)
     expect(broker.stats.queuedPastLimit).toBe(0)

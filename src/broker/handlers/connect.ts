@@ -262,7 +262,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
   ctx.stats.clientsTotal++
   if (ctx.stats.clientsConnected > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.stats.clientsConnected
   connection.send(connack(connection, sessionPresent, auth))
-  session.lastAck = Date.now()
+  ctx.budget.connected(session, Date.now())
   if (sessionPresent) delivery__resend(ctx, session, connection)
   delivery__drain(ctx, session)
   connection.startKeepalive()

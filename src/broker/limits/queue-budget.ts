@@ -8,9 +8,10 @@
  * - at 3/4 of the budget the broker stops reading from publishers (their sockets are paused after the packet in
  *   hand) until the total falls to 1/2: backpressure reaches the publishers through TCP, nothing is dropped;
  * - at the whole budget a message that would go past a session's limit is dropped and counted, as before;
- * - a session that stops acknowledging (or goes offline) is "stalled": within a second its queue is cut back to its
- *   limit (the newest messages are dropped and counted), so a stalled client can hold publishers back for about a
- *   second at most, and never anyone else's messages.
+ * - a session that stops acknowledging for half a second (or goes offline; a new connection gets a quarter of a
+ *   second to start) is "stalled": its queue is cut back to its limit within 0.1 s (the newest messages are
+ *   dropped and counted), so a stalled client can hold publishers back for about half a second at most, and never
+ *   costs anyone else a message.
  * A connection that has messages in flight to itself is never paused: its acknowledgements are what drains queues.
  */
 import type {Connection} from '../connection/connection.js'
@@ -21,8 +22,10 @@ import type {Session} from '../session/session.js'
 import type {Store} from '../store/store.js'
 
 /** A session that has acknowledged nothing for this long while its window is full is stalled. */
-export const STALL_MS = 1000
-const CHECK_MS = 250
+export const STALL_MS = 500
+/** A client that just connected has this long to acknowledge its first message before it counts as stalled. */
+const CONNECT_GRACE_MS = 250
+const CHECK_MS = 100
 
 export class QueueBudget {
   /** Bytes queued past their sessions' limits, all sessions together. */
@@ -45,6 +48,11 @@ export class QueueBudget {
 
   private get limit(): number {
     return this.options.queueBudget
+  }
+
+  /** A client (re)connected to `session`: it starts with a short grace, not a full stall period. */
+  connected(session: Session, now: number): void {
+    session.lastAck = Math.max(session.lastAck, now - STALL_MS + CONNECT_GRACE_MS)
   }
 
   /** Whether `session`, already at `--max-queued`, may queue one more message past it. */
