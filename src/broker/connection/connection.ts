@@ -65,7 +65,8 @@ export class Connection {
   throttled = false
 
   private readonly reader: PacketReader
-  private backlog: Packet[] = []
+  /** Packets waiting behind an async handler; made on first use (most connections never need one). */
+  private backlog: Packet[] | null = null
   private busy = false
   private corked = false
   private overflowing = false
@@ -184,10 +185,10 @@ export class Connection {
     if (this.throttled) this.ctx.budget.forget(this)
     // A client may send DISCONNECT and close at once while an async handler holds its earlier packets back: that
     // DISCONNECT still ends the connection normally, so the will is discarded [MQTT-3.1.2-10].
-    for (const queued of this.backlog) {
+    for (const queued of this.backlog ?? []) {
       if (queued.cmd === 'disconnect' && (queued.reasonCode ?? 0) === 0) this.willDiscarded = true
     }
-    this.backlog.length = 0
+    this.backlog = null
     this.reader.stop()
     this.stream.off('data', streamData)
     try {
@@ -229,7 +230,7 @@ export class Connection {
     }
     this.ctx.stats.messagesReceived++
     if (this.busy) {
-      this.backlog.push(packet)
+      ;(this.backlog ??= []).push(packet)
       return
     }
     this.run(packet)
@@ -255,7 +256,7 @@ export class Connection {
 
   private resume(): void {
     this.busy = false
-    while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift()!)
+    while (!this.busy && this.backlog !== null && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift()!)
     if (!this.busy && !this.throttled && this.state !== 'closed') this.stream.resume()
   }
 
