@@ -84,7 +84,7 @@ export class QueueBudget {
   throttle(connection: Connection): void {
     if (!this.throttling || connection.throttled || connection.state !== 'connected') return
     const session = connection.session
-    if (session !== null && session.outgoing.size > 0) return
+    if (session !== null && session.inflight > 0) return
     connection.throttled = true
     connection.stream.pause()
     this.paused.add(connection)

@@ -181,7 +181,7 @@ export function delivery__deliver(
     connection.write(encoded)
     return
   }
-  if (online && session.queued === 0 && session.outgoing.size < sendWindow(ctx, connection)) {
+  if (online && session.queued === 0 && session.inflight < sendWindow(ctx, connection)) {
     sendInflight(ctx, session, connection, message, subscriptionIds, variants, now)
     return
   }
@@ -235,7 +235,7 @@ export function delivery__drain(ctx: BrokerContext, session: Session): void {
   if (connection === null || connection.state !== 'connected' || session.queued === 0) return
   const window = sendWindow(ctx, connection)
   const now = Date.now()
-  while (session.outgoing.size < window) {
+  while (session.inflight < window) {
     const record = session.shift()
     if (record === undefined) break
     if (session.overflowBytes > 0) ctx.budget.update(session)
