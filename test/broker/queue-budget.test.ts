@@ -4,11 +4,19 @@
  * paused instead); a subscriber that stops acknowledging is cut back to --max-queued and holds nobody up for long.
  */
 import type {Packet} from 'mqtt-packet'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import type {Broker} from '../../src/broker/broker.js'
+import {brokers__freePort} from '../helpers/brokers.js'
+import {brokerCli__cleanup, brokerCli__spawn, brokerCli__waitFor} from './broker-cli.js'
 import {RawClient, cleanup, connect, delay, nextMessages, startBroker} from './helpers.js'
 
-afterEach(cleanup)
+afterEach(async () => {
+  brokerCli__cleanup()
+  await cleanup()
+})
 
 const N = 1500
 const payloadOf = (i: number): Buffer => Buffer.concat([Buffer.from(`${String(i).padStart(6, '0')}:`), Buffer.alloc(1000, 0x61)])
@@ -122,5 +130,35 @@ describe('queue budget', () => {
       stalled.send({cmd: 'puback', messageId: p.messageId})
     }
     expect(rest).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+  })
+})
+
+describe('mqttkit broker --queue-budget', () => {
+  /** The built CLI with small queues; resolves with how many of the N flooded messages the slow subscriber got. */
+  async function viaCli(extra: string[]): Promise<number> {
+    const port = await brokers__freePort()
+    const r = brokerCli__spawn(['--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--max-inflight', '10', '--max-queued', '20', ...extra])
+    await brokerCli__waitFor(r, /listening on/)
+    const sub = await slowSubscriber(port, 'flow')
+    const pub = await floodingPublisher(port, 'flow')
+    await until(() => pub.packets.filter((p) => p.cmd === 'puback').length >= N, 10_000)
+    // Past the last PUBACK, what is queued drains at the subscriber's pace; then nothing more comes.
+    let seen = -1
+    while (sub.got.length !== seen) {
+      seen = sub.got.length
+      await delay(300)
+    }
+    sub.stop()
+    return sub.got.length
+  }
+
+  it('at its default, a slow subscriber that keeps acknowledging gets all N', async () => {
+    expect(await viaCli([])).toBe(N)
+  })
+
+  it('queue-budget: 0 in the config file holds it to --max-queued', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mqttkit-budget-')), 'broker.yaml')
+    writeFileSync(file, 'queue-budget: 0\n')
+    expect(await viaCli(['--config', file])).toBeLessThan(N)
   })
 })
