@@ -22,7 +22,7 @@ import type {Session} from '../session/session.js'
 import type {Store} from '../store/store.js'
 
 /** A session that has acknowledged nothing for this long while its window is full is stalled. */
-export const STALL_MS = 500
+const STALL_MS = 500
 /** A client that just connected has this long to acknowledge its first message before it counts as stalled. */
 const CONNECT_GRACE_MS = 250
 const CHECK_MS = 100
