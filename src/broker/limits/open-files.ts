@@ -17,7 +17,7 @@ import type {Logger} from '../logger.js'
 /** Below this soft limit the broker warns: a few thousand clients is a small broker. */
 export const OPEN_FILES_LOW = 4096
 /** Descriptors a broker uses besides client sockets: listeners, the store, logs, the event loop. */
-const HEADROOM = 64
+export const OPEN_FILES_HEADROOM = 64
 const PRLIMIT_TIMEOUT_MS = 2000
 
 export interface OpenFileLimit {
@@ -40,7 +40,7 @@ export interface OpenFilesOptions {
   platform?: NodeJS.Platform
 }
 
-/** The "Max open files" line of a /proc/<pid>/limits text; undefined when absent. */
+/** The "Max open files" line of a /proc/<pid>/limits text (`Max open files  1024  1048576  files`); undefined when absent. */
 export function openFiles__parse(text: string): {soft: number; hard: number} | undefined {
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text)
   if (!m) return undefined
@@ -103,7 +103,7 @@ export function openFiles__report(limit: OpenFileLimit, logger: Logger): void {
   }
   const soft = openFiles__format(limit.soft)
   const hard = openFiles__format(limit.hard)
-  const clients = `about ${Math.max(0, limit.soft - HEADROOM)} clients at most`
+  const clients = `about ${Math.max(0, limit.soft - OPEN_FILES_HEADROOM)} clients at most`
   if (limit.error !== undefined) {
     logger.warn(`open-file limit ${soft} (hard ${hard}) could not be raised: ${limit.error} — install util-linux or run \`ulimit -n ${hard}\` before starting (${clients})`)
   } else if (limit.raisedFrom !== undefined) {

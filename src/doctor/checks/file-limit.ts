@@ -2,12 +2,11 @@
 // caps a broker started from this shell near a thousand clients, with EMFILE errors after that.
 import {readFile} from 'node:fs/promises'
 
+import {OPEN_FILES_HEADROOM, openFiles__format} from '../../broker/limits/open-files.js'
 import {fix__raiseFileLimit} from '../fixes.js'
 import {linux__parseOpenFileLimit} from '../platform/linux.js'
 import type {Check, DoctorContext} from '../types.js'
 
-/** Descriptors a broker uses besides client sockets: listeners, the store, logs, the event loop. */
-export const FD_HEADROOM = 64
 
 async function openFileLimit(ctx: DoctorContext): Promise<{soft: number; hard?: number} | undefined> {
   if (ctx.platform === 'linux') {
@@ -31,14 +30,14 @@ export const fileLimitCheck: Check = {
     }
     const limit = await openFileLimit(ctx)
     if (!limit) return {...base, status: 'skip', detail: 'could not read the open-file limit'}
-    const wanted = ctx.expectedConnections + FD_HEADROOM
-    const show = (n: number | undefined) => (n === undefined ? '?' : n === Number.POSITIVE_INFINITY ? 'unlimited' : String(n))
+    const wanted = ctx.expectedConnections + OPEN_FILES_HEADROOM
+    const show = (n: number | undefined) => (n === undefined ? '?' : openFiles__format(n))
     const data = {soft: show(limit.soft), hard: show(limit.hard), expectedConnections: ctx.expectedConnections}
     const detail = `soft limit ${show(limit.soft)}, hard limit ${show(limit.hard)} (inherited by a broker started from this shell)`
     if (limit.soft >= wanted) {
       return {...base, status: 'ok', detail: `${detail}: enough for ${ctx.expectedConnections} connections`, data}
     }
-    const room = Math.max(0, limit.soft - FD_HEADROOM)
+    const room = Math.max(0, limit.soft - OPEN_FILES_HEADROOM)
     return {
       ...base,
       status: 'warn',

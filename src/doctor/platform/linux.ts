@@ -131,10 +131,5 @@ export async function linux__findProcesses(name: string, proc = '/proc'): Promis
   return out
 }
 
-/** Soft and hard open-file limits from /proc/self/limits (`Max open files  1024  1048576  files`). */
-export function linux__parseOpenFileLimit(text: string): {soft: number; hard: number} | undefined {
-  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text)
-  if (!m) return undefined
-  const num = (v: string) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v))
-  return {soft: num(m[1]), hard: num(m[2])}
-}
+/** Soft and hard open-file limits from /proc/self/limits: the broker's own reader of that file. */
+export {openFiles__parse as linux__parseOpenFileLimit} from '../../broker/limits/open-files.js'
