@@ -17,8 +17,10 @@
  * broker's change faster; the ratio columns then show – for a broker left out.
  * --queue sets mosquitto's max_queued_messages and mqttkit's --max-queued (aedes has no limit); the default 1000
  * is both brokers' own default, so QoS 1 end to end also shows each broker's policy when one subscriber is slower
- * than ten publishers (mqttkit's queue budget, docs/broker.md *Queues*). --idle 19500 stays under the 20,000 open files one process may have here (the idle
- * clients come from several 127.0.0.x source addresses, bench/idle-clients.ts).
+ * than ten publishers (mqttkit's queue budget, docs/broker.md *Queues*). --idle 19500 stays under the 20,000 open
+ * files one process may have here (the idle clients come from several 127.0.0.x source addresses,
+ * bench/idle-clients.ts). Beyond issue 10's table, 'overload' (publishers in open loop, peak RSS) and 'stalled'
+ * (a healthy pair beside a subscriber that stops reading) check its overload paragraph.
  *
  * Needs /usr/sbin/mosquitto and a built dist/ (mqttkit runs as `node bin/run.js broker`).
  */

@@ -104,10 +104,12 @@ export class QueueBudget {
     if (this.throttling && this.bytes <= this.limit / 2) this.end()
   }
 
+  /** The broker is closing (its connections too): nothing to resume and nothing to log. */
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
-    this.end()
+    this.throttling = false
+    this.paused.clear()
   }
 
   private begin(): void {
@@ -148,11 +150,10 @@ export class QueueBudget {
   }
 }
 
-/** Connected and acknowledging (or paused by us, which is not its fault). */
+/** Connected and acknowledging. */
 function progressing(session: Session, now: number): boolean {
   const connection = session.connection
-  if (connection === null || connection.state !== 'connected') return false
-  return connection.throttled || now - session.lastAck < STALL_MS
+  return connection !== null && connection.state === 'connected' && now - session.lastAck < STALL_MS
 }
 
 function trimStalled(budget: QueueBudget): void {
