@@ -49,6 +49,18 @@ export async function crash__subscribeOffline(broker: BrokerProcess, options: IC
   await client.endAsync()
 }
 
+/**
+ * Returns once every change the broker made so far is committed to its store. SUBACK, CONNACK and DISCONNECT are
+ * not held back for the store, only PUBACK/PUBREC are, and a PUBACK goes out only once every change made before
+ * that PUBLISH is committed (docs/persistence.md): one QoS 1 PUBLISH from a fresh clean client is the barrier. A
+ * test that kills the broker right after a SUBSCRIBE or a DISCONNECT calls this first, or it tests a race.
+ */
+export async function crash__committed(broker: BrokerProcess): Promise<void> {
+  const client = await crash__connect(broker, {clientId: `barrier-${process.pid}`, clean: true})
+  await client.publishAsync('barrier/commit', 'x', {qos: 1})
+  await client.endAsync()
+}
+
 export interface Received {
   topic: string
   payload: string

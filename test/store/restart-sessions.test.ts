@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {
   crash__registerCleanup,
   crash__collect as collect,
+  crash__committed as committed,
   crash__connect as connect,
   crash__dbPath as dbPath,
   crash__start as start,
@@ -31,6 +32,7 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
     // The connection breaks without DISCONNECT: the will now waits for its delay, and the broker dies meanwhile.
     client.stream.destroy()
     await new Promise((resolve) => setTimeout(resolve, 300))
+    await committed(broker)
     await broker.kill9()
 
     broker = await start(db, broker.port)
@@ -46,8 +48,8 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
     const short = {clientId: 'exp-short', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3}}
     const long = {clientId: 'exp-long', protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3600}}
     for (const options of [short, long]) await subscribeOffline(broker, options, 'exp/#', 1)
-
     const disconnectedAt = Date.now()
+    await committed(broker)
     await broker.kill9()
     broker = await start(db, broker.port)
     // Counted from the disconnection the short session is gone 3 s later; counted from the restart it would not be.
