@@ -5,7 +5,14 @@
  */
 import type {IClientOptions} from 'mqtt'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
-import {crash__cleanup, crash__collect as collect, crash__connect as connect, crash__start as start, crash__until as until} from './crash-helpers.js'
+import {
+  crash__cleanup,
+  crash__collect as collect,
+  crash__committed as committed,
+  crash__connect as connect,
+  crash__start as start,
+  crash__until as until,
+} from './crash-helpers.js'
 import {tmp__cleanup, tmp__dir} from './tmp.js'
 
 afterEach(crash__cleanup)
@@ -19,7 +26,7 @@ function will(name: string, delayInterval?: number): IClientOptions['will'] {
   return delayInterval === undefined ? base : {...base, properties: {willDelayInterval: delayInterval}}
 }
 
-/** Time for the group commit of the CONNECT to reach the file (it is written behind the CONNACK). */
+/** Time for late, unexpected messages to arrive. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 
 describe('wills across kill -9 of the broker (SQLite store)', () => {
@@ -31,7 +38,8 @@ describe('wills across kill -9 of the broker (SQLite store)', () => {
     await watcher.endAsync()
     await connect(broker, {clientId: 'clean-device', protocolVersion: 4, clean: true, will: will('clean-device')})
     await connect(broker, {clientId: 'kept-device', protocolVersion: 4, clean: false, will: will('kept-device')})
-    await settle()
+    // The CONNECTs are written behind their CONNACKs: wait for their group commit before the crash.
+    await committed(broker)
     await broker.kill9()
 
     broker = await start(file, broker.port)
@@ -55,7 +63,8 @@ describe('wills across kill -9 of the broker (SQLite store)', () => {
     const connectedAt = Date.now()
     await connect(broker, device('gone-device'))
     await connect(broker, device('back-device'))
-    await settle()
+    // The CONNECTs are written behind their CONNACKs: wait for their group commit before the crash.
+    await committed(broker)
     await broker.kill9()
 
     broker = await start(file, broker.port)
