@@ -84,6 +84,18 @@ describe('queue budget', () => {
     expect(pub.packets.filter((p) => p.cmd === 'puback')).toHaveLength(N)
   })
 
+  it('a subscriber idle for a while before the flood is not stalled: it owes nothing until a message is in flight to it', async () => {
+    const {port, broker} = await startBroker({maxInflight: 10, maxQueued: 20})
+    const sub = await slowSubscriber(port, 'flow')
+    // Longer than the stall period (0.5 s) with nothing sent to it: no acknowledgement was due, so none is missing.
+    await delay(800)
+    await floodingPublisher(port, 'flow')
+    await until(() => sub.got.length >= N, 20_000)
+    sub.stop()
+    expect(sub.got).toEqual(Array.from({length: N}, (_, i) => i))
+    expect(broker.stats.messagesDropped).toBe(0)
+  })
+
   it('with --queue-budget 0 the same subscriber is held to --max-queued and the excess is dropped', async () => {
     const {port, broker} = await startBroker({maxInflight: 10, maxQueued: 20, queueBudget: 0})
     const sub = await slowSubscriber(port, 'flow')

@@ -8,10 +8,11 @@
  * - at 3/4 of the budget the broker stops reading from publishers (their sockets are paused after the packet in
  *   hand) until the total falls to 1/2: backpressure reaches the publishers through TCP, nothing is dropped;
  * - at the whole budget a message that would go past a session's limit is dropped and counted, as before;
- * - a session that stops acknowledging for half a second (or goes offline; a new connection gets a quarter of a
- *   second to start) is "stalled": its queue is cut back to its limit within 0.1 s (the newest messages are
- *   dropped and counted), so a stalled client can hold publishers back for about half a second at most, and never
- *   costs anyone else a message.
+ * - a session that owes acknowledgements and has given none for half a second (or goes offline) is "stalled": its
+ *   queue is cut back to its limit within 0.1 s (the newest messages are dropped and counted), so a stalled client
+ *   can hold publishers back for about half a second at most, and never costs anyone else a message. The clock
+ *   starts at the last acknowledgement, at the connection, or when a message goes in flight to a client that owed
+ *   nothing: a subscriber that was sent nothing for a while has not stalled.
  * A connection that has messages in flight to itself is never paused: its acknowledgements are what drains queues.
  */
 import type {Connection} from '../connection/connection.js'
@@ -21,10 +22,8 @@ import type {ResolvedOptions} from '../options.js'
 import type {Session} from '../session/session.js'
 import type {Store} from '../store/store.js'
 
-/** A session that has acknowledged nothing for this long while its window is full is stalled. */
+/** A session that has acknowledged nothing for this long while messages are in flight to it is stalled. */
 const STALL_MS = 500
-/** A client that just connected has this long to acknowledge its first message before it counts as stalled. */
-const CONNECT_GRACE_MS = 250
 const CHECK_MS = 100
 
 export class QueueBudget {
@@ -50,9 +49,9 @@ export class QueueBudget {
     return this.options.queueBudget
   }
 
-  /** A client (re)connected to `session`: it starts with a short grace, not a full stall period. */
+  /** A client (re)connected to `session`: what it owes (resent messages) is counted from now. */
   connected(session: Session, now: number): void {
-    session.lastAck = Math.max(session.lastAck, now - STALL_MS + CONNECT_GRACE_MS)
+    session.lastAck = now
   }
 
   /** Whether `session`, already at `--max-queued`, may queue one more message past it. */

@@ -201,6 +201,8 @@ function sendInflight(
   const encoded = encodeFor(connection, message, packetId, false, subscriptionIds, variants, now)
   if (tooLargeFor(connection, encoded.length)) return
   const record: OutgoingInflight = {packetId, message, subscriptionIds, state: 'publish'}
+  // A client that owed nothing starts owing now, not at its last acknowledgement, which may be long ago.
+  if (session.inflight === 0) session.lastAck = now
   session.outgoing.set(packetId, record)
   if (session.persistent) {
     ctx.store.setInflight({clientId: session.clientId, packetId, direction: 'outgoing', state: 'publish', message, subscriptionIds})

@@ -55,7 +55,10 @@ export class Session {
   queuedBytes = 0
   /** The part of `queuedBytes` past `--max-queued`, as counted by the broker's QueueBudget. */
   overflowBytes = 0
-  /** When the client last acknowledged a message (or connected): a session whose window stays full is stalled. */
+  /**
+   * When the client last acknowledged a message, connected, or was sent a message while it owed none: the start of
+   * the wait for its next acknowledgement (limits/queue-budget.ts calls a session stalled after half a second).
+   */
   lastAck = 0
   /** A will waiting for its delay interval (MQTT 5) after the connection dropped (the live one is on the connection). */
   will: WillRecord | undefined = undefined
