@@ -8,6 +8,7 @@
 import type {BrokerContext} from './context.js'
 import {PublishVariants, delivery__deliver} from './session/delivery.js'
 import type {Session} from './session/session.js'
+import {copy__keepPayload} from './store/copy.js'
 import type {StoredMessage, SubscriptionRecord} from './store/store.js'
 import {RetainedTree, SharedGroups, SubscriptionTrie, topic__parseShared} from './topics/index.js'
 
@@ -119,6 +120,7 @@ export class Router {
   publish(message: StoredMessage, from: string | null): number {
     const ctx = this.ctx
     if (message.retain && ctx.options.retainAvailable) {
+      copy__keepPayload(message)
       const result = this.retained.set(message)
       if (result !== 'absent') ctx.store.setRetained(message)
     }

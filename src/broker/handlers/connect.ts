@@ -10,6 +10,7 @@ import type {Connection} from '../connection/connection.js'
 import type {ClientInfo} from '../hooks.js'
 import {delivery__drain, delivery__resend} from '../session/delivery.js'
 import {EXPIRY_NEVER, type Session} from '../session/session.js'
+import {copy__keepPayload} from '../store/copy.js'
 import type {WillRecord} from '../store/store.js'
 import {topic__validateName} from '../topics/index.js'
 import {
@@ -163,6 +164,8 @@ function checkWill(connection: Connection, packet: IConnectPacket): WillRecord |
   const record: WillRecord = {topic: will.topic, payload, qos, retain: will.retain === true, delayInterval: willDelayInterval ?? 0}
   const properties = message__properties(props)
   if (properties !== undefined) record.properties = properties
+  // Kept for the whole connection: not as a view into the read buffer the CONNECT arrived in.
+  copy__keepPayload(record)
   return record
 }
 

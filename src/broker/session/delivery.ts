@@ -11,6 +11,7 @@
  */
 import type {BrokerContext} from '../context.js'
 import type {Connection} from '../connection/connection.js'
+import {copy__keepPayload} from '../store/copy.js'
 import type {QueuedRecord, StoredMessage} from '../store/store.js'
 import {type IPublishPacket, type ProtocolVersion, protocol__ack, protocol__encode, protocol__publishIdOffset, protocol__withPacketId} from '../../protocol/index.js'
 import type {OutgoingInflight, Session} from './session.js'
@@ -223,6 +224,7 @@ export function delivery__enqueue(ctx: BrokerContext, session: Session, message:
     }
     return
   }
+  copy__keepPayload(message)
   const record: QueuedRecord = {clientId: session.clientId, seq: session.nextSeq++, message}
   if (subscriptionIds !== undefined) record.subscriptionIds = subscriptionIds
   session.push(record)
