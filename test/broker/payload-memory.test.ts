@@ -1,5 +1,5 @@
 /**
- * A message the broker keeps (retained, queued for an offline session) holds a payload buffer of its own, not a
+ * A message the broker keeps (retained, queued for an offline session, in flight until acknowledged) holds a payload buffer of its own, not a
  * view into the socket read buffer it arrived in: under load that buffer is up to 64 KiB shared with the packets
  * around it, and one small kept message would pin all of it (2,000 retained 64-byte messages amid QoS 0 traffic
  * held 73 MiB before). Real sockets: a raw publisher writes hundreds of packets in one write, as a busy client does.
@@ -76,5 +76,31 @@ describe('payloads the broker keeps', () => {
     const [message] = await waitForCount(back.received, 1)
     expect(message!.topic).toBe('orders/1042')
     expect(message!.payload).toEqual(payload)
+  })
+
+  it('[MQTT-4.3.2-1] a QoS 1 message in flight until its PUBACK keeps only its own bytes, and is resent intact', async () => {
+    const {port, broker} = await startBroker()
+    const slow = await RawClient.connect(port)
+    await slow.handshake({clientId: 'slow', clean: false})
+    slow.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'jobs/#', qos: 1}]})
+    await slow.next('suback')
+    const backing = watch(broker)
+    const publisher = await RawClient.connect(port)
+    await publisher.handshake({clientId: 'busy'})
+    const payload = Buffer.from('job 77: recalibrate')
+    publisher.socket.write(burst({cmd: 'publish', topic: 'jobs/77', payload, qos: 1, messageId: 9, retain: false, dup: false}))
+    const sent = await slow.next('publish')
+    await until(() => (backing.get('noise')?.length ?? 0) >= 2 * TRAFFIC)
+    expect(Math.max(...backing.get('noise')!)).toBeGreaterThan(Buffer.poolSize)
+    expect(broker.stats.inflight).toBe(1)
+    expect(backing.get('jobs/77')![0]).toBeLessThanOrEqual(Buffer.poolSize)
+    expect(Buffer.from(sent.payload)).toEqual(payload)
+
+    // Never acknowledged: the session resends it after the reconnection.
+    slow.socket.destroy()
+    const back = await connectRecording(port, {clientId: 'slow', clean: false})
+    const [message] = await waitForCount(back.received, 1)
+    expect(message!.payload).toEqual(payload)
+    expect(message!.packet.dup).toBe(true)
   })
 })

@@ -201,6 +201,8 @@ function sendInflight(
   const packetId = session.allocatePacketId()
   const encoded = encodeFor(connection, message, packetId, false, subscriptionIds, variants, now)
   if (tooLargeFor(connection, encoded.length)) return
+  // Kept until the client acknowledges it, which may be after a reconnection.
+  copy__keepPayload(message)
   const record: OutgoingInflight = {packetId, message, subscriptionIds, state: 'publish'}
   // A client that owed nothing starts owing now, not at its last acknowledgement, which may be long ago.
   if (session.inflight === 0) session.lastAck = now

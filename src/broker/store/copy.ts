@@ -63,10 +63,10 @@ export function copy__inflight(record: InflightRecord): InflightRecord {
 }
 
 /**
- * Gives a message the broker keeps (retained, queued for a session, a will) a payload buffer of its own size. A
- * payload parsed under load is a view into the socket's read buffer, up to 64 KiB shared with the packets around
- * it: kept as it is, one small retained message pins that whole buffer (2,000 retained 64-byte messages published
- * amid QoS 0 traffic held 73 MiB; test/broker/payload-memory.test.ts). Mutates `message`, which every session
+ * Gives a message the broker keeps (retained, queued or in flight to a session, a will) a payload buffer of its own
+ * size. A payload parsed under load is a view into the socket's read buffer, up to 64 KiB shared with the packets
+ * around it: kept as it is, one small retained message pins that whole buffer (2,000 retained 64-byte messages
+ * published amid QoS 0 traffic held 73 MiB; bench/kept-payloads.ts). Mutates `message`, which every session
  * receiving it shares, so the copy is made once; small payloads go to Node's shared buffer pool.
  */
 export function copy__keepPayload(message: {payload: Buffer}): void {
