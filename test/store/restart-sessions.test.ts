@@ -31,6 +31,7 @@ describe('session clocks on the SQLite store across kill -9 of the broker', () =
     })
     // The connection breaks without DISCONNECT: the will now waits for its delay, and the broker dies meanwhile.
     client.stream.destroy()
+    // Time for the broker to see the connection drop (which arms the will), then for that to be committed.
     await new Promise((resolve) => setTimeout(resolve, 300))
     await committed(broker)
     await broker.kill9()
