@@ -2,6 +2,8 @@
 export {Broker} from './broker/broker.js'
 export type {BrokerEvent, BrokerStats, BrokerStatsView} from './broker/broker.js'
 export type {BrokerOptions} from './broker/options.js'
+export {BrokerClients, BrokerSettings, BrokerSubscriptions, ConfigureError, LIVE_SETTINGS} from './broker/management/index.js'
+export type {ClientFilter, ClientSubscriptionView, ClientView, ConfigureErrorCode, FilterView, KickOptions, LiveSettingName, LiveSettings, SubscriberView} from './broker/management/index.js'
 export type {OpenFileLimit} from './broker/limits/open-files.js'
 export {logger__create} from './broker/logger.js'
 export type {LogLevel, Logger} from './broker/logger.js'

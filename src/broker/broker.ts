@@ -23,6 +23,8 @@ import {ConnectionRateLimiter} from './limits/connection-rate.js'
 import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
 import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
+import {AuthFiles} from './auth/hooks.js'
+import {BrokerClients, BrokerSettings, BrokerSubscriptions, type LiveSettings} from './management/index.js'
 
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
@@ -66,6 +68,12 @@ export class Broker {
   /** The open-file limit as listen() found or raised it (limits/open-files.ts); undefined before, or with `raiseFileLimit: false`. */
   openFiles: OpenFileLimit | undefined
   private readonly raiseFileLimit: boolean
+  /** Users, ACL and allow-anonymous in force (BrokerOptions.auth, or none: anonymous allowed). */
+  readonly auth: AuthFiles
+  /** The management API (management/): list, inspect and kick clients; see every subscription. */
+  readonly clients: BrokerClients
+  readonly subscriptions: BrokerSubscriptions
+  private readonly settings: BrokerSettings
 
   constructor(options: BrokerOptions = {}) {
     this.options = options__resolve(options)
@@ -73,8 +81,10 @@ export class Broker {
     this.raiseFileLimit = options.raiseFileLimit ?? true
     this.store = options.store ?? new MemoryStore()
     this.logger = options.logger ?? logger__create(options.logLevel ?? 'info')
+    this.auth = options.auth ?? AuthFiles.none()
+    // The auth hooks come first, so hooks given in BrokerOptions.hooks override them one by one.
     const hooks: Hooks = {...defaultHooks}
-    for (const [name, fn] of Object.entries(options.hooks ?? {})) {
+    for (const [name, fn] of Object.entries({...this.auth.hooks, ...options.hooks})) {
       if (fn !== undefined) (hooks as unknown as Record<string, unknown>)[name] = fn
     }
     const router = new Router(this.options.sharedStrategy)
@@ -101,6 +111,23 @@ export class Broker {
     sessions.attach(this.ctx)
     this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined
     this.handle = this.handle.bind(this)
+    this.clients = new BrokerClients(this.ctx)
+    this.subscriptions = new BrokerSubscriptions(this.ctx)
+    this.settings = new BrokerSettings(this.options, this.auth, options.hooks?.authenticate !== undefined)
+  }
+
+  /** The settings that may change while running (management/configure.ts), as now in force. */
+  get config(): LiveSettings {
+    return this.settings.current
+  }
+
+  /**
+   * Changes live settings (allow-anonymous, max-connections, max-keepalive, limits); they apply from the next time
+   * the broker reads them. The whole patch is checked first: a ConfigureError names the bad field and nothing
+   * changes. Returns the settings in force.
+   */
+  configure(patch: Partial<LiveSettings>): LiveSettings {
+    return this.settings.configure(patch)
   }
 
   /** Opens the store, restores its snapshot, then starts every listener. Rejects (and stops) when one cannot bind. */

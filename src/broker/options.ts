@@ -2,6 +2,7 @@
  * BrokerOptions (what library users and `mqttkit broker` pass) and their resolved form with every default filled
  * in. Defaults are documented in docs/broker.md; keep the two in step.
  */
+import type {AuthFiles} from './auth/hooks.js'
 import type {Hooks} from './hooks.js'
 import type {LogLevel, Logger} from './logger.js'
 import type {Store} from './store/store.js'
@@ -13,7 +14,16 @@ export interface BrokerOptions {
   listeners?: ListenerSpec[]
   /** Default: a new MemoryStore. */
   store?: Store
+  /**
+   * Hooks replacing the defaults one by one (and those of `auth`). An `authenticate` hook here makes
+   * allow-anonymous its own decision: `broker.configure({allowAnonymous})` then refuses.
+   */
   hooks?: Partial<Hooks>
+  /**
+   * Password file, ACL and allow-anonymous that can change while running (`AuthFiles.load({...})`); default:
+   * no files, anonymous clients allowed. `broker.configure({allowAnonymous})` and the web admin's users edit it.
+   */
+  auth?: AuthFiles
   /** Concurrent client connections; more are refused (CONNACK 0x97 / 3.1.1 code 3). Default 100 000. */
   maxConnections?: number
   /**

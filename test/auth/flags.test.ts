@@ -29,7 +29,7 @@ describe('security__fromFlags', () => {
       false,
     )
     expect(security.options).toMatchObject({maxConnectionRate: 10, maxPublishRate: 100, maxPublishBytesRate: 65_536})
-    expect(security.options.hooks?.authorizePublish).toBeTypeOf('function')
+    expect(security.options.auth?.hooks.authorizePublish).toBeTypeOf('function')
     expect(security.notes).toEqual([`1 user from ${passwd}`, `1 ACL rule from ${acl}`])
     expect(security.warnings).toEqual([])
   })

@@ -44,7 +44,7 @@ export type SecurityFlagValues = {[K in keyof typeof securityFlags]?: K extends 
 export interface Security {
   auth: AuthFiles
   /** To spread into BrokerOptions. */
-  options: Pick<BrokerOptions, 'hooks' | 'maxConnectionRate' | 'maxPublishRate' | 'maxPublishBytesRate'>
+  options: Pick<BrokerOptions, 'auth' | 'maxConnectionRate' | 'maxPublishRate' | 'maxPublishBytesRate'>
   /** Lines for the start-up banner. */
   notes: string[]
   warnings: string[]
@@ -71,7 +71,7 @@ export async function security__fromFlags(flags: SecurityFlagValues, allowAnonym
   return {
     auth,
     options: {
-      hooks: auth.hooks,
+      auth,
       maxConnectionRate: flags['max-connection-rate'],
       maxPublishRate: flags['max-publish-rate'],
       maxPublishBytesRate: flags['max-publish-bytes-rate'],

@@ -46,12 +46,36 @@ export class AuthFiles {
     state: AuthState,
   ) {
     this.state = state
-    this.hooks = auth__hooksFrom(state, files.allowAnonymous ?? true, files.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS)
+    this.hooks = auth__hooksFrom(state, files.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS)
+  }
+
+  /** Without files: user names are labels, anonymous clients allowed or not (what a Broker starts with by default). */
+  static none(options: {allowAnonymous?: boolean; failedLoginDelayMs?: number} = {}): AuthFiles {
+    return new AuthFiles(options, {allowAnonymous: options.allowAnonymous ?? true})
+  }
+
+  /** Whether clients without a user name may connect; changing it applies to the next CONNECT (broker.configure). */
+  get allowAnonymous(): boolean {
+    return this.state.allowAnonymous
+  }
+
+  set allowAnonymous(value: boolean) {
+    this.state.allowAnonymous = value
+  }
+
+  /** The password file path, when there is one (the web admin edits it). */
+  get passwordFilePath(): string | undefined {
+    return this.files.passwordFile
+  }
+
+  /** The password file in force (undefined without --password-file). */
+  get passwordFile(): PasswordFile | undefined {
+    return this.state.passwordFile
   }
 
   /** Reads the files; rejects with a message naming the file and line. */
   static async load(files: AuthFileOptions): Promise<AuthFiles> {
-    return new AuthFiles(files, await AuthFiles.read(files))
+    return new AuthFiles(files, await AuthFiles.read(files, files.allowAnonymous ?? true))
   }
 
   /** Users in the password file and rules in the ACL now in force. */
@@ -61,18 +85,18 @@ export class AuthFiles {
 
   /** Re-reads both files and swaps them in at once; connected clients get the new ACL on their next action. */
   async reload(): Promise<{users: number; rules: number}> {
-    const next = await AuthFiles.read(this.files)
+    const next = await AuthFiles.read(this.files, this.state.allowAnonymous)
     this.state.passwordFile = next.passwordFile
     this.state.acl = next.acl
     return this.counts
   }
 
-  private static async read(files: AuthFileOptions): Promise<AuthState> {
+  private static async read(files: AuthFileOptions, allowAnonymous: boolean): Promise<AuthState> {
     const [passwordFile, acl] = await Promise.all([
       files.passwordFile === undefined ? undefined : PasswordFile.load(files.passwordFile),
       files.aclFile === undefined ? undefined : Acl.load(files.aclFile),
     ])
-    return {passwordFile, acl}
+    return {passwordFile, acl, allowAnonymous}
   }
 }
 
@@ -84,8 +108,7 @@ export async function auth__load(files: AuthFileOptions): Promise<Partial<Hooks>
 /** Hooks from a password file and ACL already in memory. */
 export function auth__hooks(options: AuthOptions): Partial<Hooks> {
   return auth__hooksFrom(
-    {passwordFile: options.passwordFile, acl: options.acl},
-    options.allowAnonymous ?? true,
+    {passwordFile: options.passwordFile, acl: options.acl, allowAnonymous: options.allowAnonymous ?? true},
     options.failedLoginDelayMs ?? DEFAULT_FAILED_LOGIN_DELAY_MS,
   )
 }
@@ -93,10 +116,11 @@ export function auth__hooks(options: AuthOptions): Partial<Hooks> {
 interface AuthState {
   passwordFile?: PasswordFile
   acl?: Acl
+  allowAnonymous: boolean
 }
 
 /** The hooks read `state` on every call, so a reload takes effect at once. */
-function auth__hooksFrom(state: AuthState, allowAnonymous: boolean, delay: number): Partial<Hooks> {
+function auth__hooksFrom(state: AuthState, delay: number): Partial<Hooks> {
   const hooks: Partial<Hooks> = {}
 
   // Every refusal takes the same path (same delay, same answer) so a client cannot tell an unknown user from a
@@ -119,7 +143,7 @@ function auth__hooksFrom(state: AuthState, allowAnonymous: boolean, delay: numbe
       return passwordFile.verify(username, password).then((ok) => ok || refuse(client))
     }
     // No password file: a user name is a label, accepted exactly when anonymous access is.
-    return allowAnonymous || refuse(client)
+    return state.allowAnonymous || refuse(client)
   }
 
   if (state.acl !== undefined) {

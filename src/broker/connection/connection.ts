@@ -63,6 +63,10 @@ export class Connection {
   acksWaiting = 0
   /** Paused by the broker's queue budget (limits/queue-budget.ts): not read from, and not timed out for it. */
   throttled = false
+  /** When CONNECT was accepted (ms since the epoch; 0 before), and PUBLISH packets each way: the management API's view. */
+  connectedAt = 0
+  publishIn = 0
+  publishOut = 0
 
   private readonly reader: PacketReader
   /** Packets waiting behind an async handler; made on first use (most connections never need one). */

@@ -279,6 +279,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
   ctx.sessions.persist(session)
 
   connection.state = 'connected'
+  connection.connectedAt = Date.now()
   ctx.stats.clientsConnected++
   ctx.stats.clientsTotal++
   if (ctx.stats.clientsConnected > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.stats.clientsConnected

@@ -15,6 +15,7 @@ import {publishRate__check} from '../limits/publish-rate.js'
 export function handlePublish(connection: Connection, packet: IPublishPacket): void | Promise<void> {
   const ctx = connection.ctx
   ctx.stats.publishReceived++
+  connection.publishIn++
   // --max-publish-rate / --max-publish-bytes-rate (limits/publish-rate.ts): over budget, DISCONNECT 0x96/0x97 (MQTT 5) or close.
   const overRate = publishRate__check(connection, ctx.options, packet.payload.length)
   if (overRate !== 0) {

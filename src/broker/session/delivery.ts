@@ -179,6 +179,7 @@ export function delivery__deliver(
     const encoded = encodeFor(connection, message, 0, false, subscriptionIds, variants, now)
     if (tooLargeFor(connection, encoded.length)) return
     ctx.stats.publishSent++
+    connection.publishOut++
     connection.write(encoded)
     return
   }
@@ -211,6 +212,7 @@ function sendInflight(
     ctx.store.setInflight({clientId: session.clientId, packetId, direction: 'outgoing', state: 'publish', message, subscriptionIds})
   }
   ctx.stats.publishSent++
+  connection.publishOut++
   connection.write(encoded)
 }
 
