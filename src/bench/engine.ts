@@ -76,10 +76,19 @@ export class Engine implements ClientHandler {
     }
   }
 
-  /** Ctrl-C or the parent's stop: end the current phase now and report what was measured. */
+  /**
+   * Ends the current phase. The duration (or a count) ends the measured phase only: the drain that follows still
+   * waits for the deliveries in flight, or they would be counted as lost. Ctrl-C ('interrupt', which may also come
+   * during the drain) skips the drain too, and the result says it is partial.
+   */
   stop(reason: StopReason = 'interrupt'): void {
-    if (!this.stopReason) this.stopReason = reason
+    if (!this.stopReason || reason === 'interrupt') this.stopReason = reason
     this.wake?.()
+  }
+
+  /** Whether waiting should end now: any stop in the measured phase, only an interrupt in the drain. */
+  private halted(): boolean {
+    return this.stopReason === 'interrupt' || (this.stopReason !== null && this.phase !== 'draining')
   }
 
   /** Connects subscribers (and subscribes them), then publishers or the `conn` clients. */
@@ -149,10 +158,9 @@ export class Engine implements ClientHandler {
       measuredMs = now() - this.measureStart
       clearTimeout(timer) // the drain below is not part of the duration
       this.phase = 'draining'
-      const interrupted = this.stopReason === 'interrupt'
       // Outstanding acks, then (run) the deliveries still on their way, each bounded by `--drain` of silence.
-      if (!interrupted) await this.quiet(() => this.publishers.every((p) => p.inflight === 0 || !p.client.connected), () => this.acked)
-      if (!interrupted && s.scenario === 'run') await this.quiet(() => this.allDelivered(), () => this.received)
+      await this.quiet(() => this.publishers.every((p) => p.inflight === 0 || !p.client.connected), () => this.acked)
+      if (s.scenario === 'run') await this.quiet(() => this.allDelivered(), () => this.received)
     }
     clearTimeout(timer)
     const cpu = process.cpuUsage(cpuStart)
@@ -217,7 +225,7 @@ export class Engine implements ClientHandler {
   /** Resolves when `done()` holds (checked on every wake-up and every 50 ms) or after `ms`. */
   private until(done: () => boolean, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (done() || ms <= 0 || this.stopReason) return resolve()
+      if (done() || ms <= 0 || this.halted()) return resolve()
       const finish = (): void => {
         clearTimeout(timer)
         clearInterval(poll)
@@ -225,7 +233,7 @@ export class Engine implements ClientHandler {
         resolve()
       }
       const check = (): void => {
-        if (done() || this.stopReason) finish()
+        if (done() || this.halted()) finish()
       }
       const timer = setTimeout(finish, ms)
       const poll = setInterval(check, 50)
@@ -240,7 +248,7 @@ export class Engine implements ClientHandler {
   private async quiet(done: () => boolean, progress: () => number): Promise<void> {
     const until = now() + DRAIN_LIMIT_MS
     let last = -1
-    while (!done() && !this.stopReason && now() < until) {
+    while (!done() && !this.halted() && now() < until) {
       const value = progress()
       if (value === last) return
       last = value
@@ -367,6 +375,7 @@ export class Engine implements ClientHandler {
       startedAt: this.measureStart,
       elapsedMs: measuredMs,
       receiveMs: receiveSpan,
+      partial: this.stopReason === 'interrupt',
       stoppedBy:
         this.stopReason ??
         (this.spec.scenario === 'conn' || (this.spec.count > 0 && this.publishers.every((p) => p.finished)) ? 'count' : 'duration'),

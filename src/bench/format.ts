@@ -50,6 +50,7 @@ export function format__summary(r: BenchResult): string {
       chalk.dim(` · ${r.target} · ${who}${r.scenario === 'conn' ? '' : ` · QoS ${c.qos} · ${c.size} B`} · ${r.elapsedSec.toFixed(1)} s (${r.stoppedBy})`) +
       (r.workers > 1 ? chalk.dim(` · ${r.workers} workers`) : ''),
   )
+  if (r.partial) lines.push(chalk.yellow('  partial: interrupted before the drain, so messages still in flight count as lost'))
   const conn = r.connections
   row(
     'connections',

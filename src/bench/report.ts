@@ -16,17 +16,14 @@ function resultSection(r: BenchResult): string {
   const rows: Array<[string, string]> = [
     ['target', esc(r.target)],
     ['started', r.startedAt],
-    ['measured', `${r.elapsedSec} s (stopped by ${r.stoppedBy})`],
+    ['measured', `${r.elapsedSec} s (stopped by ${r.stoppedBy})${r.partial ? ' · partial: interrupted before the drain, messages still in flight count as lost' : ''}`],
     ['connections', `${num(r.connections.connected)} of ${num(r.connections.attempted)} (${num(r.connections.failed)} failed)`],
     ['published', `${num(r.published)} (${num(r.publishedPerSec)} msg/s)`],
     ['delivered', `${num(r.delivered)} (${num(r.deliveredPerSec)} msg/s)`],
     ['lost / duplicates / out of order', `${num(r.lost)} / ${num(r.duplicates)} / ${num(r.outOfOrder)}`],
   ]
   if (Object.keys(r.connections.failures).length) rows.push(['connection failures', esc(JSON.stringify(r.connections.failures))])
-  const throughput: Series[] = (<Series[]>[
-    {name: 'published/s', color: COLORS[0]!, points: r.timeline.published.map((v, i): [number, number] => [i + 1, v])},
-    {name: 'delivered/s', color: COLORS[1]!, points: r.timeline.delivered.map((v, i): [number, number] => [i + 1, v])},
-  ]).filter((s) => s.points.some((p) => p[1] > 0))
+  const throughput = report__throughput(r)
   return `
 <h2>${esc(r.scenario)} · ${esc(r.target)}</h2>
 <table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
@@ -34,6 +31,31 @@ function resultSection(r: BenchResult): string {
 ${latencyRow('end to end', r.latency)}${latencyRow('publish → ack', r.ackLatency)}${latencyRow('connect', r.connections.latency)}</table>
 ${svg__lineChart(throughput, {title: 'Throughput over time', xLabel: 'second', yLabel: 'messages per second'})}
 ${latencyChart([[r.target, r]])}`
+}
+
+/** A partial last second shorter than this is left out of the chart: scaled up, a few ms of counts is noise. */
+const SHORTEST_SCALED_SEC = 0.25
+
+/**
+ * Per-second counts as [end of the second, messages per second]. Every full second plots its count; the last one,
+ * which covers only the part of a second the series lasted (`spanSec`), is scaled to a rate and plotted where it
+ * ended, so a steady run looks steady instead of collapsing to zero in its last second.
+ */
+export function report__rates(counts: number[], spanSec: number): Array<[number, number]> {
+  const full = Math.floor(spanSec)
+  const points: Array<[number, number]> = []
+  for (let i = 0; i < counts.length && i < full; i++) points.push([i + 1, counts[i]!])
+  const rest = spanSec - full
+  if (counts.length > full && rest > 0 && (rest >= SHORTEST_SCALED_SEC || points.length === 0)) points.push([spanSec, Math.round(counts[full]! / rest)])
+  return points
+}
+
+/** The throughput chart's series for one result (series without any traffic left out). */
+export function report__throughput(r: BenchResult): Series[] {
+  return (<Series[]>[
+    {name: 'published/s', color: COLORS[0]!, points: report__rates(r.timeline.published, r.timeline.publishedSec)},
+    {name: 'delivered/s', color: COLORS[1]!, points: report__rates(r.timeline.delivered, r.timeline.deliveredSec)},
+  ]).filter((s) => s.points.some((p) => p[1] > 0))
 }
 
 function latencyChart(results: Array<[string, BenchResult]>): string {
@@ -64,7 +86,10 @@ function compareSection(c: CompareResult): string {
   const throughput: Series[] = last.map(([name, r], i) => ({
     name,
     color: COLORS[i % COLORS.length]!,
-    points: (r.scenario === 'pub' || r.scenario === 'conn' ? r.timeline.published : r.timeline.delivered).map((v, k) => [k + 1, v]),
+    points:
+      r.scenario === 'pub' || r.scenario === 'conn'
+        ? report__rates(r.timeline.published, r.timeline.publishedSec)
+        : report__rates(r.timeline.delivered, r.timeline.deliveredSec),
   }))
   return `<h2>Comparison (medians of ${c.rounds} interleaved rounds)</h2><table>${head}${body}</table>
 ${svg__lineChart(throughput, {title: 'Throughput over time (last round)', xLabel: 'second', yLabel: 'messages per second'})}

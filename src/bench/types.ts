@@ -83,6 +83,8 @@ export interface PartialResult {
   /** The wall time `cpuMs` was measured over (the measured phase plus the drain). */
   cpuWallMs: number
   stoppedBy: StopReason
+  /** Interrupted (Ctrl-C): the drain was skipped, so deliveries still in flight count as lost. */
+  partial: boolean
   connectAttempts: number
   connected: number
   connectFailures: Record<string, number>
@@ -131,6 +133,8 @@ export interface BenchResult {
   startedAt: string
   elapsedSec: number
   stoppedBy: StopReason
+  /** Interrupted (Ctrl-C) before the last deliveries were drained: `lost` includes messages still in flight. */
+  partial: boolean
   workers: number
   config: {
     clients: number
@@ -170,7 +174,11 @@ export interface BenchResult {
   foreign: number
   latency: LatencySummary | null
   ackLatency: LatencySummary | null
-  timeline: {published: number[]; delivered: number[]}
+  /**
+   * Messages per second of the run, second by second; `publishedSec` / `deliveredSec`: how long each series really
+   * lasted, so the last, partial second can be told from a slowdown (the report scales it to a rate).
+   */
+  timeline: {published: number[]; delivered: number[]; publishedSec: number; deliveredSec: number}
   /** Latency distribution for reports: [percentile, ms] pairs. */
   latencyDistribution: Array<[number, number]>
   publishersLosing: Array<{publisher: number; group: string; lost: number}>

@@ -40,7 +40,7 @@ describe('accounting', () => {
 
 function partial(over: Partial<PartialResult>): PartialResult {
   return {
-    startedAt: Date.now(), elapsedMs: 1000, receiveMs: 1000, cpuMs: 100, cpuWallMs: 1000, stoppedBy: 'count', connectAttempts: 1, connected: 1,
+    startedAt: Date.now(), elapsedMs: 1000, receiveMs: 1000, cpuMs: 100, cpuWallMs: 1000, stoppedBy: 'count', partial: false, connectAttempts: 1, connected: 1,
     connectFailures: {}, disconnects: {}, published: 0, acked: 0, received: 0, foreign: 0, latency: null,
     ackLatency: null, connectLatency: null, timeline: {published: [], received: []}, groups: [], sentByPublisher: {},
     ...over,
