@@ -22,6 +22,7 @@ import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
 import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
+import {RetainedMessages} from './retained/api.js'
 import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
 import {AuthFiles} from './auth/hooks.js'
 import {BrokerClients, BrokerSettings, BrokerSubscriptions, type LiveSettings} from './management/index.js'
@@ -54,6 +55,8 @@ export class Broker {
   readonly options: ResolvedOptions
   readonly store: Store
   readonly logger: Logger
+  /** The retained messages: set/get/delete/forEach/match, count, bytes (retained/api.ts, docs/library.md). */
+  readonly retained: RetainedMessages
   listeners: RunningListener[] = []
   private readonly specs: ListenerSpec[]
   private readonly ctx: BrokerContext
@@ -108,6 +111,7 @@ export class Broker {
     // Background write failures of the store (a group commit nobody waited for) are logged, never thrown.
     this.store.onError ??= (error: Error) => this.logger.error(`store ${this.store.name}: ${error.message}`)
     router.attach(this.ctx)
+    this.retained = new RetainedMessages(router.retained, this.ctx, (message) => this.publish(message))
     sessions.attach(this.ctx)
     this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined
     this.handle = this.handle.bind(this)
@@ -161,7 +165,7 @@ export class Broker {
     if (this.restored) return
     this.restored = true
     const snapshot = await this.store.open()
-    for (const message of snapshot.retained) this.ctx.router.retained.set(message)
+    for (const message of snapshot.retained) this.ctx.router.retained.restore(message)
     this.ctx.sessions.restore(snapshot)
     if (snapshot.sessions.length + snapshot.retained.length > 0) {
       this.logger.info(`restored ${snapshot.sessions.length} session(s), ${snapshot.retained.length} retained message(s), ${snapshot.queued.length} queued message(s) from ${this.store.name}`)
@@ -261,6 +265,7 @@ export class Broker {
     await Promise.all(listeners.map((l) => l.close().catch(() => {})))
     for (const connection of [...this.ctx.connections]) connection.close(ReasonCode.ServerShuttingDown, 'server shutting down')
     this.ctx.sessions.stopAll()
+    this.ctx.router.retained.stop()
     this.ctx.budget.stop()
     if (wasOpen) {
       for (let i = 0; i < 50 && !this.ctx.acks.idle; i++) await new Promise((r) => setTimeout(r, 10))

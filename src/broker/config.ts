@@ -32,6 +32,9 @@ export const CONFIG_KEYS: Record<string, ConfigType> = {
   'shared-strategy': 'string',
   'max-qos': 'integer',
   'retain-available': 'boolean',
+  'retain-ttl': 'integer',
+  'max-retained': 'integer',
+  'max-retained-bytes': 'integer',
   'log-level': 'string',
 }
 

@@ -30,6 +30,10 @@ export interface BrokerStats {
   messagesDropped: number
   /** Messages that expired before they could be delivered (MQTT 5 message expiry). */
   messagesExpired: number
+  /** New retained topics refused by --max-retained / --max-retained-bytes. */
+  retainedRefused: number
+  /** Retained messages deleted because their TTL or message expiry passed. */
+  retainedExpired: number
 }
 
 export interface BrokerContext {
@@ -65,5 +69,7 @@ export function stats__create(): BrokerStats {
     bytesSent: 0,
     messagesDropped: 0,
     messagesExpired: 0,
+    retainedRefused: 0,
+    retainedExpired: 0,
   }
 }

@@ -71,6 +71,15 @@ export interface BrokerOptions {
   /** Whether retained messages are stored. Default true. */
   retainAvailable?: boolean
   /**
+   * Seconds a retained message is kept after it was stored; then it is no longer delivered and is deleted. An MQTT 5
+   * message expiry on the message wins when it is shorter. Counts across restarts with a persistent store. Default 0: no TTL.
+   */
+  retainTtl?: number
+  /** Retained topics the broker holds; past it a NEW retained topic is refused (MQTT 5 PUBACK 0x97). Default 0: unlimited. */
+  maxRetained?: number
+  /** Payload bytes of all retained messages; past it a NEW retained topic is refused (MQTT 5 PUBACK 0x97). Default 0: unlimited. */
+  maxRetainedBytes?: number
+  /**
    * At listen(), raise this process's soft open-file limit to its hard limit when it is lower, and log the limit
    * (limits/open-files.ts, Linux). Default true; false leaves the process's limits to the host application.
    */
@@ -101,6 +110,9 @@ export interface ResolvedOptions {
   sharedStrategy: SharedStrategy
   maxQos: 0 | 1 | 2
   retainAvailable: boolean
+  retainTtl: number
+  maxRetained: number
+  maxRetainedBytes: number
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -124,6 +136,9 @@ export const DEFAULTS: ResolvedOptions = {
   sharedStrategy: 'round-robin',
   maxQos: 2,
   retainAvailable: true,
+  retainTtl: 0,
+  maxRetained: 0,
+  maxRetainedBytes: 0,
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -157,5 +172,9 @@ export function options__resolve(o: BrokerOptions): ResolvedOptions {
     sharedStrategy: o.sharedStrategy ?? DEFAULTS.sharedStrategy,
     maxQos: positive('maxQos', o.maxQos, DEFAULTS.maxQos, 0, 2) as 0 | 1 | 2,
     retainAvailable: o.retainAvailable ?? DEFAULTS.retainAvailable,
+    // Up to 2^32-1 seconds, as an MQTT 5 message expiry interval.
+    retainTtl: positive('retainTtl', o.retainTtl, DEFAULTS.retainTtl, 0, 0xffff_ffff),
+    maxRetained: positive('maxRetained', o.maxRetained, DEFAULTS.maxRetained, 0),
+    maxRetainedBytes: positive('maxRetainedBytes', o.maxRetainedBytes, DEFAULTS.maxRetainedBytes, 0),
   }
 }

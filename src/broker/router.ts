@@ -8,9 +8,9 @@
 import type {BrokerContext} from './context.js'
 import {PublishVariants, delivery__deliver} from './session/delivery.js'
 import type {Session} from './session/session.js'
-import {copy__keepPayload} from './store/copy.js'
+import {RetainedKeeper} from './retained/keeper.js'
 import type {StoredMessage, SubscriptionRecord} from './store/store.js'
-import {RetainedTree, SharedGroups, SubscriptionTrie, topic__parseShared} from './topics/index.js'
+import {SharedGroups, SubscriptionTrie, topic__parseShared} from './topics/index.js'
 
 /**
  * The clients one message matched, merged per client (several overlapping filters of one client give one entry at
@@ -77,7 +77,8 @@ const SMALL_MATCHES = 16
 export class Router {
   readonly trie = new SubscriptionTrie<SubscriptionRecord>()
   readonly shared: SharedGroups<SubscriptionRecord>
-  readonly retained = new RetainedTree<StoredMessage>()
+  /** Retained messages with their expiry and quotas (retained/keeper.ts). */
+  readonly retained = new RetainedKeeper()
   private ctx!: BrokerContext
 
   // Per-route scratch state, saved and restored around nested routes (a hook that publishes while we route).
@@ -93,6 +94,7 @@ export class Router {
 
   attach(ctx: BrokerContext): void {
     this.ctx = ctx
+    this.retained.attach(ctx)
   }
 
   /** Adds a subscription of a session; true when the filter was new for it. */
@@ -115,15 +117,11 @@ export class Router {
   /**
    * Publishes an accepted message: stores or clears it as retained when its retain flag is set [MQTT-3.3.1-5],
    * then routes it. `from` is the publishing client id (for No Local), null for the broker's own messages.
-   * Returns the number of sessions it was delivered or queued to.
+   * Returns the number of sessions it was delivered or queued to. A new retained topic past the quotas is not stored
+   * but still routed here (wills, the broker's own messages); handlers/publish.ts refuses a client's beforehand.
    */
   publish(message: StoredMessage, from: string | null): number {
-    const ctx = this.ctx
-    if (message.retain && ctx.options.retainAvailable) {
-      copy__keepPayload(message)
-      const result = this.retained.set(message)
-      if (result !== 'absent') ctx.store.setRetained(message)
-    }
+    if (message.retain && this.ctx.options.retainAvailable) this.retained.store(message)
     return this.route(message, from)
   }
 

@@ -85,6 +85,9 @@ export default class BrokerCommand extends Command {
       allowNo: true,
       helpGroup: GROUP,
     }),
+    'retain-ttl': Flags.integer({description: 'seconds a retained message is kept, then deleted (an MQTT 5 message expiry wins when shorter; counts across restarts) [default: none]', min: 0, max: 0xffff_ffff, helpGroup: GROUP}),
+    'max-retained': Flags.integer({description: 'retained topics kept; a new one past it is refused (MQTT 5 PUBACK 0x97) [default: unlimited]', min: 0, helpGroup: GROUP}),
+    'max-retained-bytes': Flags.integer({description: 'payload bytes of all retained messages; a new topic past it is refused (MQTT 5 PUBACK 0x97) [default: unlimited]', min: 0, helpGroup: GROUP}),
     'shared-strategy': Flags.string({
       description: 'how a $share group picks the member for each message [default: round-robin]',
       options: ['round-robin', 'random', 'sticky'],
@@ -146,6 +149,9 @@ export default class BrokerCommand extends Command {
       sysInterval: opt('sys-interval'),
       sharedStrategy: pick('shared-strategy', DEFAULTS.sharedStrategy) as BrokerOptions['sharedStrategy'],
       maxQos: opt('max-qos') as BrokerOptions['maxQos'],
+      retainTtl: opt('retain-ttl'),
+      maxRetained: opt('max-retained'),
+      maxRetainedBytes: opt('max-retained-bytes'),
       retainAvailable: ((flags as Record<string, unknown>)['retain-available'] ?? file['retain-available']) as boolean | undefined,
     }
 

@@ -137,6 +137,7 @@ describe('SysPublisher on a fake broker', () => {
       startedAt: Date.now() - 5000, clientsConnected: 2, clientsMaximum: 3, messagesReceived: 10, messagesSent: 11,
       publishReceived: 4, publishSent: 5, bytesReceived: 100, bytesSent: 200, messagesDropped: 0, messagesExpired: 0,
       subscriptions: 6, retained: 7, sessions: 3, queued: 1, inflight: 0, queuedPastLimit: 0, publisherPauses: 0,
+      retainedRefused: 0, retainedExpired: 0,
     }
     const sent: StoredMessage[] = []
     return {stats, sent, publish: async (m) => void sent.push(m)}

@@ -29,9 +29,9 @@ export function crash__dbPath(name: string): string {
   return join(tmp__dir(), name)
 }
 
-/** `mqttkit broker --store sqlite:DB` (on `port` to restart on the same address). */
-export async function crash__start(db: string, port?: number): Promise<BrokerProcess> {
-  const broker = await BrokerProcess.start(['--store', `sqlite:${db}`], port)
+/** `mqttkit broker --store sqlite:DB ...extra` (on `port` to restart on the same address). */
+export async function crash__start(db: string, port?: number, extra: string[] = []): Promise<BrokerProcess> {
+  const broker = await BrokerProcess.start(['--store', `sqlite:${db}`, ...extra], port)
   brokers.push(broker)
   return broker
 }

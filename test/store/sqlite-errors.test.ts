@@ -153,7 +153,7 @@ describe('SqliteStore write failures', () => {
     const path = await filledDb(1)
     const db = new Database(path, {readonly: true})
     expect(db.pragma('application_id', {simple: true})).toBe(APPLICATION_ID)
-    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{version: 1}])
+    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{version: 1}, {version: 2}])
     db.close()
   })
 

@@ -101,6 +101,17 @@ export function storeSuite(factory: StoreFactory): void {
       const {snapshot} = await restart(store)
       expect(snapshot.retained.map((m) => m.topic)).toEqual(['new'])
     })
+
+    it('keeps when each retained message was stored (--retain-ttl counts from it across restarts)', async () => {
+      const store = await fresh()
+      const storedAt = Date.now() - 5000
+      store.setRetained(msg('dated', 'x', {retain: true, storedAt}))
+      store.setRetained(msg('undated', 'y', {retain: true}))
+      const {snapshot} = await restart(store)
+      const byTopic = new Map(snapshot.retained.map((m) => [m.topic, m]))
+      expect(byTopic.get('dated')!.storedAt).toBe(storedAt)
+      expect(byTopic.get('undated')!.storedAt).toBeUndefined()
+    })
   })
 
   describe('sessions', () => {

@@ -91,6 +91,12 @@ function accept(connection: Connection, message: StoredMessage, id: number, refu
     if (qos > 0) ack(connection, qos === 1 ? 'puback' : 'pubrec', id, connection.protocolVersion === 5 ? refused : 0, false)
     return
   }
+  if (message.retain && !ctx.router.retained.admits(message)) {
+    // --max-retained / --max-retained-bytes: a new retained topic past them is refused, neither stored nor routed.
+    ctx.router.retained.refused(message.topic)
+    if (qos > 0) ack(connection, qos === 1 ? 'puback' : 'pubrec', id, connection.protocolVersion === 5 ? ReasonCode.QuotaExceeded : 0, false)
+    return
+  }
   if (qos === 2) {
     const session = connection.session!
     session.incoming.add(id)

@@ -5,7 +5,7 @@
  */
 import type {Connection} from '../connection/connection.js'
 import {delivery__deliver} from '../session/delivery.js'
-import type {StoredMessage, SubscriptionRecord} from '../store/store.js'
+import type {SubscriptionRecord} from '../store/store.js'
 import {topic__parseShared, topic__validateFilter} from '../topics/index.js'
 import {type ISubscribePacket, ReasonCode, reason__name, reason__toV3Suback} from '../../protocol/index.js'
 import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
@@ -104,21 +104,11 @@ function sendRetained(connection: Connection, record: SubscriptionRecord, isNew:
   if (topic__parseShared(record.filter) !== null) return
   const ctx = connection.ctx
   const session = connection.session!
-  const now = Date.now()
   const ids = record.subscriptionId === undefined ? undefined : [record.subscriptionId]
-  const expired: StoredMessage[] = []
+  // Only live messages: one past its expiry or --retain-ttl is deleted instead (retained/keeper.ts).
   ctx.router.retained.match(record.filter, (message) => {
-    if (message.expiresAt !== undefined && message.expiresAt <= now) {
-      expired.push(message)
-      return
-    }
     if (!ctx.router.mayForward(session, message)) return
     const qos = (message.qos < record.qos ? message.qos : record.qos) as 0 | 1 | 2
     delivery__deliver(ctx, session, {...message, qos, retain: true}, ids, null)
   })
-  for (const message of expired) {
-    // An expired retained message is deleted rather than kept forever.
-    ctx.router.retained.delete(message.topic)
-    ctx.store.setRetained({...message, payload: Buffer.alloc(0)})
-  }
 }

@@ -51,6 +51,11 @@ export function codec__messageParams(m: StoredMessage): [string, Buffer, number,
   return [m.topic, m.payload, m.qos, m.retain ? 1 : 0, codec__toJson(m.properties), m.expiresAt ?? null]
 }
 
+/** A retained row: the message columns plus `stored_at`. */
+export function codec__retainedParams(m: StoredMessage): [string, Buffer, number, number, string | null, number | null, number | null] {
+  return [...codec__messageParams(m), m.storedAt ?? null]
+}
+
 /** Rows read in the store's worker thread arrive as Uint8Array; the broker works with Buffers (no copy here). */
 export function codec__buffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -61,6 +66,12 @@ export function codec__message(row: MessageRow): StoredMessage {
   const properties = codec__fromJson<MessageProperties>(row.props)
   if (properties) message.properties = properties
   if (row.expires_at !== null) message.expiresAt = row.expires_at
+  return message
+}
+
+export function codec__retained(row: MessageRow & {stored_at?: number | null}): StoredMessage {
+  const message = codec__message(row)
+  if (row.stored_at !== undefined && row.stored_at !== null) message.storedAt = row.stored_at
   return message
 }
 

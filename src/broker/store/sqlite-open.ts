@@ -19,8 +19,8 @@ import {
   type QueueRow,
   type SessionRow,
   codec__inflight,
-  codec__message,
   codec__queued,
+  codec__retained,
   codec__session,
   type MessageRow,
 } from './sqlite-codec.js'
@@ -178,7 +178,7 @@ export function open__readRows(db: BetterSqlite3.Database, now: number): Snapsho
  */
 export function open__decode(rows: SnapshotRows): StoreSnapshot {
   return {
-    retained: rows.retained.map(codec__message),
+    retained: rows.retained.map(codec__retained),
     sessions: rows.sessions.map((row) => {
       const session = codec__session(row)
       if (session.disconnectedAt === null) session.disconnectedAt = rows.lastAlive

@@ -44,6 +44,11 @@ const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'when each retained message was stored (--retain-ttl counts from it)',
+    sql: 'ALTER TABLE retained ADD COLUMN stored_at INTEGER;',
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version

@@ -40,7 +40,7 @@ export type Statements = Record<StatementName, BetterSqlite3.Statement>
 export function write__prepare(db: BetterSqlite3.Database): Statements {
   return {
     upsertRetained: db.prepare(
-      'INSERT OR REPLACE INTO retained (topic, payload, qos, retain, props, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO retained (topic, payload, qos, retain, props, expires_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     deleteRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
     upsertSession: db.prepare(

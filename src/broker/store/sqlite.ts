@@ -16,7 +16,7 @@
  */
 import {resolve} from 'node:path'
 import {StoreError} from './errors.js'
-import {DIRECTION, STATE, codec__messageParams, codec__sessionParams, codec__toJson} from './sqlite-codec.js'
+import {DIRECTION, STATE, codec__messageParams, codec__retainedParams, codec__sessionParams, codec__toJson} from './sqlite-codec.js'
 import {type Committer, MainThreadCommitter, WorkerCommitter} from './sqlite-commit.js'
 import {open__decode} from './sqlite-open.js'
 import type {Batch, Row} from './sqlite-write.js'
@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
 
   setRetained(message: StoredMessage): void {
     this.assertOpen()
-    this.retained.set(message.topic, message.payload.length === 0 ? null : codec__messageParams(message))
+    this.retained.set(message.topic, message.payload.length === 0 ? null : codec__retainedParams(message))
     this.touched()
   }
 

@@ -22,6 +22,11 @@ export interface StoredMessage {
   properties?: MessageProperties
   /** Epoch ms after which the message must not be delivered (MQTT 5 message expiry); absent: never. */
   expiresAt?: number
+  /**
+   * Retained messages only: epoch ms when the broker stored it. `--retain-ttl` counts from it (across restarts, so a
+   * store must keep it) and `broker.retained` reports the age from it; absent: unknown.
+   */
+  storedAt?: number
 }
 
 export interface SubscriptionRecord {
