@@ -29,6 +29,7 @@ export type {
 } from './broker/store/store.js'
 export {MemoryStore} from './broker/store/memory.js'
 export {SqliteStore, type SqliteStoreOptions} from './broker/store/sqlite.js'
+export {RedisStore, type RedisStoreOptions} from './broker/store/redis.js'
 export {StoreError, type StoreErrorCode} from './broker/store/errors.js'
 export {store__defaultDataDir, store__fromSpec} from './broker/store/index.js'
 export type {ConnectionMeta, ListenerSpec, RunningListener, TlsOptions, WebSocketOptions} from './broker/transport/index.js'

@@ -120,7 +120,7 @@ export default class BrokerCommand extends Command {
     }
     const {store} = (() => {
       try {
-        return store__fromFlags({store: storeValue('store'), 'data-dir': storeValue('data-dir')})
+        return store__fromFlags({store: storeValue('store'), 'data-dir': storeValue('data-dir'), 'cluster-name': storeValue('cluster-name')})
       } catch (error) {
         return this.error((error as Error).message, {exit: 1})
       }

@@ -13,6 +13,7 @@ export type StoreErrorCode =
   | 'not-a-file' // the path is a directory or something else that is not a regular file
   | 'not-writable' // permissions: the file or its directory is read-only
   | 'spec' // a --store value this version does not understand
+  | 'unavailable' // the store's server (Redis) cannot be reached
 
 export class StoreError extends Error {
   override readonly name = 'StoreError'

@@ -13,8 +13,15 @@ const GROUP = 'PERSISTENCE'
 export const storeFlags = {
   // No oclif defaults (as for every broker flag): a flag left out must not hide the config file's value.
   store: Flags.string({
-    description: 'where sessions, queued and retained messages are kept: memory, sqlite (<data-dir>/mqttkit.db) or sqlite:PATH [default: sqlite]',
+    description:
+      'where sessions, queued and retained messages are kept: memory, sqlite (<data-dir>/mqttkit.db), sqlite:PATH or ' +
+      'redis://[user:password@]host:port/db (also rediss://, redis+sentinel://; docs/cluster.md) [default: sqlite]',
     env: 'MQTTKIT_STORE',
+    helpGroup: GROUP,
+  }),
+  'cluster-name': Flags.string({
+    description: 'with a Redis store: the key prefix, so several mqttkit deployments can share one Redis [default: mqttkit]',
+    env: 'MQTTKIT_CLUSTER_NAME',
     helpGroup: GROUP,
   }),
   'data-dir': Flags.string({
@@ -30,12 +37,13 @@ export const storeFlags = {
 export interface StoreFlagValues {
   store?: string
   'data-dir'?: string
+  'cluster-name'?: string
 }
 
 /** The store the flags ask for (not opened yet: Broker.listen() opens it) and the banner's description of it. */
 export function store__fromFlags(flags: StoreFlagValues): {store: Store; banner: string} {
   const dataDir = flags['data-dir'] ?? store__defaultDataDir()
-  const store = store__fromSpec(flags.store ?? 'sqlite', dataDir)
+  const store = store__fromSpec(flags.store ?? 'sqlite', dataDir, {}, flags['cluster-name'])
   const banner = store.name === 'memory' ? 'memory (nothing is kept after the broker stops)' : store.name
   return {store, banner}
 }

@@ -1,11 +1,13 @@
 /**
- * Choosing a store from the CLI: `--store memory | sqlite | sqlite:PATH` plus `--data-dir`. The library takes any
+ * Choosing a store from the CLI: `--store memory | sqlite | sqlite:PATH | redis://...` plus `--data-dir`. The library takes any
  * object implementing Store (see store.ts); this module only maps the CLI's words to the built-in ones.
  */
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {StoreError} from './errors.js'
 import {MemoryStore} from './memory.js'
+import {RedisStore} from './redis.js'
+import {redisUrl__isRedis} from './redis-url.js'
 import {SqliteStore, type SqliteStoreOptions} from './sqlite.js'
 import type {Store} from './store.js'
 
@@ -33,9 +35,11 @@ export function store__defaultDataDir(
  * `memory` → MemoryStore; `sqlite` → `<dataDir>/mqttkit.db`; `sqlite:PATH` → PATH (relative to the current
  * directory). Throws StoreError('spec') for anything else. The store is not opened here: Broker.listen() does it.
  */
-export function store__fromSpec(spec: string, dataDir: string, options: SqliteStoreOptions = {}): Store {
+export function store__fromSpec(spec: string, dataDir: string, options: SqliteStoreOptions = {}, clusterName?: string): Store {
   const value = spec.trim()
   if (value === 'memory') return new MemoryStore()
+  // redis://, rediss://, redis+sentinel:// (redis-url.ts); the cluster name is the key prefix.
+  if (redisUrl__isRedis(value)) return new RedisStore({url: value, clusterName})
   if (value === 'sqlite') return new SqliteStore(join(resolve(dataDir), DEFAULT_DB_FILE), options)
   if (value.startsWith('sqlite:')) {
     const path = value.slice('sqlite:'.length)
@@ -43,9 +47,10 @@ export function store__fromSpec(spec: string, dataDir: string, options: SqliteSt
     return new SqliteStore(resolve(path), options)
   }
 
-  throw new StoreError('spec', `Unknown store "${spec}": use memory, sqlite or sqlite:PATH`)
+  throw new StoreError('spec', `Unknown store "${spec}": use memory, sqlite, sqlite:PATH or redis://host:port/db`)
 }
 
 export {StoreError, type StoreErrorCode} from './errors.js'
 export {MemoryStore} from './memory.js'
 export {SqliteStore, type SqliteStoreOptions} from './sqlite.js'
+export {RedisStore, type RedisStoreOptions} from './redis.js'

@@ -1,0 +1,505 @@
+/**
+ * The Redis store (ioredis): the same write-behind group commit as the SQLite store, on a Redis server that several
+ * broker nodes can share (docs/cluster.md). Mutations record the value they will write in pending maps keyed like
+ * the Redis field they replace (a record changed twice before a commit is written once); a commit sends everything
+ * pending as ONE MULTI/EXEC transaction, pipelined in one round trip, once per event-loop turn (or at once when
+ * `maxBatch` mutations are pending). `flush()` resolves after the EXEC that holds every earlier mutation: the
+ * write is then applied by Redis (and as durable as the server's own persistence settings make it: with
+ * `appendonly yes` and `appendfsync always` it is on disk; docs/cluster.md).
+ *
+ * Keys (prefix `{<cluster-name>}:`, default `{mqttkit}:`, in braces so Redis Cluster would keep them in one slot):
+ *   retained  HASH topic -> message          sessions  HASH client id -> session JSON
+ *   clients   SET  client ids with queue or inflight records
+ *   q:<id>    HASH seq -> queued message     i:<id>    HASH o<packet id>|i<packet id> -> inflight record
+ *   alive     the epoch ms of the last commit (a session stored as connected comes back disconnected then)
+ *
+ * While Redis is unreachable commits fail fast (no offline queue in ioredis): flush() callers are rejected, so the
+ * broker acknowledges nothing it could not keep; the batch stays pending and is retried every second, `onError`
+ * hears about the first failure of an outage only, and `onRecovered` about its end.
+ */
+import {Redis, type RedisOptions} from 'ioredis'
+import {StoreError} from './errors.js'
+import {
+  redisCodec__inflight,
+  redisCodec__inflightField,
+  redisCodec__message,
+  redisCodec__queued,
+  redisCodec__session,
+  redisCodec__toInflight,
+  redisCodec__toMessage,
+  redisCodec__toQueued,
+  redisCodec__toSession,
+} from './redis-codec.js'
+import {type RedisTarget, redisUrl__parse} from './redis-url.js'
+import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
+
+export interface RedisStoreOptions {
+  /** redis://, rediss:// or redis+sentinel:// (redis-url.ts); default redis://127.0.0.1:6379/0. */
+  url?: string
+  /** Key prefix: every store (and broker node) with the same Redis and name shares one state. Default `mqttkit`. */
+  clusterName?: string
+  /** Commit at once when this many mutations are pending (default 10000), bounding a transaction's size. */
+  maxBatch?: number
+  /** Milliseconds to wait for Redis when opening (default 5000). */
+  connectTimeout?: number
+  /** Extra ioredis options (merged over the URL's). */
+  redis?: RedisOptions
+  onError?: (error: Error) => void
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+type Values<K> = Map<K, Buffer | null>
+
+interface Batch {
+  cascade: string[]
+  sessions: Array<[string, string | null]>
+  retained: Array<[string, Buffer | null]>
+  queue: Array<[string, Values<number>]>
+  inflight: Array<[string, Values<string>]>
+}
+
+const RETRY_MS = 1000
+
+/** The key names of one cluster name. */
+export class RedisKeys {
+  readonly base: string
+  readonly retained: string
+  readonly sessions: string
+  readonly clients: string
+  readonly alive: string
+
+  constructor(readonly clusterName: string) {
+    if (!/^[\w.-]{1,64}$/.test(clusterName)) {
+      throw new StoreError('spec', `cluster name "${clusterName}": use 1 to 64 letters, digits, '.', '_' or '-'`)
+    }
+    this.base = `{${clusterName}}:`
+    this.retained = this.base + 'retained'
+    this.sessions = this.base + 'sessions'
+    this.clients = this.base + 'clients'
+    this.alive = this.base + 'alive'
+  }
+
+  queue(clientId: string): string {
+    return `${this.base}q:${clientId}`
+  }
+
+  inflight(clientId: string): string {
+    return `${this.base}i:${clientId}`
+  }
+}
+
+export class RedisStore implements Store {
+  readonly name: string
+  readonly keys: RedisKeys
+  onError?: (error: Error) => void
+  /** Called when a commit succeeds after failed ones (Redis is back). */
+  onRecovered?: () => void
+  /** Commits done, mutations recorded, failed commits, time from sending a batch to its EXEC reply (ms). */
+  readonly stats = {commits: 0, rows: 0, failures: 0, commitMs: 0, maxCommitMs: 0}
+
+  private readonly target: RedisTarget
+  private readonly options: RedisStoreOptions & {maxBatch: number; connectTimeout: number}
+  private redis?: Redis
+  private state: 'new' | 'open' | 'closed' = 'new'
+
+  private retained: Values<string> = new Map()
+  private sessions = new Map<string, string | null>()
+  private cascade = new Set<string>()
+  private queue = new Map<string, Values<number>>()
+  private inflight = new Map<string, Values<string>>()
+  private pending = 0
+  private waiters: Waiter[] = []
+  private writing: Promise<void> | null = null
+  private writingWaiters: Waiter[] = []
+  private timer?: NodeJS.Timeout
+  private immediate?: NodeJS.Immediate
+  private failing = false
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.options = {maxBatch: 10_000, connectTimeout: 5000, ...options}
+    this.target = redisUrl__parse(options.url ?? 'redis://127.0.0.1:6379/0')
+    this.keys = new RedisKeys(options.clusterName ?? 'mqttkit')
+    this.name = `${this.target.label} (cluster ${this.keys.clusterName})`
+    this.onError = options.onError
+  }
+
+  /** The connection (for the cluster module, which shares it); undefined before open(). */
+  get client(): Redis | undefined {
+    return this.redis
+  }
+
+  /** A new connection to the same Redis with the same settings (the cluster's blocking stream reader needs its own). */
+  duplicate(): Redis {
+    return this.connectionFor()
+  }
+
+  async open(): Promise<StoreSnapshot> {
+    if (this.state === 'open') throw new StoreError('io', `${this.name} is already open`)
+    const redis = this.connectionFor()
+    let lastError: Error | undefined
+    const onError = (error: Error) => (lastError = error)
+    redis.on('error', onError)
+    try {
+      await withTimeout(redis.connect(), this.options.connectTimeout, () => `no answer within ${this.options.connectTimeout} ms`)
+      const snapshot = await this.readSnapshot(redis)
+      this.redis = redis
+      this.state = 'open'
+      this.failing = false
+      return snapshot
+    } catch (error) {
+      redis.disconnect()
+      if (error instanceof StoreError) throw error
+      // ioredis rejects connect() with "Connection is closed"; the socket's own error says why.
+      const why = (lastError ?? (error as Error)).message
+      throw new StoreError('unavailable', `Cannot reach Redis at ${this.target.label}: ${why} (is redis-server running, and is the URL right?)`, undefined, {cause: error})
+    } finally {
+      redis.off('error', onError)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') return
+    this.cancelTimers()
+    this.state = 'closed'
+    const redis = this.redis!
+    try {
+      if (this.writing) await this.writing
+      if (this.pending > 0) {
+        const waiters = this.waiters
+        this.waiters = []
+        try {
+          await this.write(redis, this.takeBatch())
+          settle(waiters, null)
+        } catch (error) {
+          settle(waiters, error as Error)
+          throw error
+        }
+      }
+    } finally {
+      this.redis = undefined
+      await redis.quit().catch(() => redis.disconnect())
+    }
+  }
+
+  setRetained(message: StoredMessage): void {
+    this.assertOpen()
+    this.retained.set(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
+    this.touched()
+  }
+
+  saveSession(session: SessionRecord): void {
+    this.assertOpen()
+    this.sessions.set(session.clientId, redisCodec__session(session))
+    this.touched()
+  }
+
+  deleteSession(clientId: string): void {
+    this.assertOpen()
+    this.sessions.set(clientId, null)
+    this.cascade.add(clientId)
+    // Pending queue/inflight writes of this client happened before the delete: the cascade covers them.
+    this.queue.delete(clientId)
+    this.inflight.delete(clientId)
+    this.touched()
+  }
+
+  enqueue(record: QueuedRecord): void {
+    this.assertOpen()
+    clientMap(this.queue, record.clientId).set(record.seq, redisCodec__queued(record))
+    this.touched()
+  }
+
+  dequeue(clientId: string, seq: number): void {
+    this.assertOpen()
+    clientMap(this.queue, clientId).set(seq, null)
+    this.touched()
+  }
+
+  setInflight(record: InflightRecord): void {
+    this.assertOpen()
+    clientMap(this.inflight, record.clientId).set(redisCodec__inflightField(record.direction, record.packetId), redisCodec__inflight(record))
+    this.touched()
+  }
+
+  deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
+    this.assertOpen()
+    clientMap(this.inflight, clientId).set(redisCodec__inflightField(direction, packetId), null)
+    this.touched()
+  }
+
+  flush(): Promise<void> {
+    if (this.state !== 'open') return this.pending === 0 ? Promise.resolve() : Promise.reject(this.closedError())
+    if (this.pending === 0) {
+      if (!this.writing) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => this.writingWaiters.push({resolve, reject}))
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({resolve, reject})
+      this.schedule()
+    })
+  }
+
+  /** One client's session, queue and inflight records as Redis holds them now (a cluster node resuming it). */
+  async loadClient(clientId: string): Promise<{session?: SessionRecord; queued: QueuedRecord[]; inflight: InflightRecord[]}> {
+    const redis = this.redis
+    if (!redis) throw this.closedError()
+    const [[, session], [, queue], [, inflight]] = (await redis
+      .pipeline()
+      .hget(this.keys.sessions, clientId)
+      .hgetallBuffer(this.keys.queue(clientId))
+      .hgetallBuffer(this.keys.inflight(clientId))
+      .exec()) as [[null, string | null], [null, Record<string, Buffer>], [null, Record<string, Buffer>]]
+    const now = Date.now()
+    return {
+      session: session === null ? undefined : redisCodec__toSession(session),
+      queued: Object.entries(queue)
+        .map(([seq, value]) => redisCodec__toQueued(clientId, Number(seq), value))
+        .filter((r) => r.message.expiresAt === undefined || r.message.expiresAt > now)
+        .sort((a, b) => a.seq - b.seq),
+      inflight: Object.entries(inflight).map(([field, value]) => redisCodec__toInflight(clientId, field, value)),
+    }
+  }
+
+  private connectionFor(): Redis {
+    const options: RedisOptions = {
+      ...this.target.options,
+      ...this.options.redis,
+      lazyConnect: true,
+      // Fail fast while Redis is away: a command waiting in ioredis's queue would hold acks for an unknown time.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => Math.min(100 * times, 1000),
+    }
+    const redis = this.target.url === undefined ? new Redis(options) : new Redis(this.target.url, options)
+    // ioredis reports every failed reconnection here; the store reports the outage once, through its commits.
+    redis.on('error', () => {})
+    return redis
+  }
+
+  private async readSnapshot(redis: Redis): Promise<StoreSnapshot> {
+    const k = this.keys
+    const [[, retained], [, sessions], [, clients], [, alive]] = (await redis
+      .pipeline()
+      .hgetallBuffer(k.retained)
+      .hgetall(k.sessions)
+      .smembers(k.clients)
+      .get(k.alive)
+      .exec()) as [[null, Record<string, Buffer>], [null, Record<string, string>], [null, string[]], [null, string | null]]
+    const now = Date.now()
+    const lastAlive = alive === null ? now : Number(alive)
+    const expired = (m: StoredMessage) => m.expiresAt !== undefined && m.expiresAt <= now
+    const purge = redis.multi()
+    let purged = 0
+
+    const snapshot: StoreSnapshot = {retained: [], sessions: [], queued: [], inflight: []}
+    for (const [topic, value] of Object.entries(retained)) {
+      const message = redisCodec__toMessage(value)
+      if (expired(message)) {
+        purge.hdel(k.retained, topic)
+        purged++
+      } else snapshot.retained.push(message)
+    }
+    for (const value of Object.values(sessions)) {
+      const session = redisCodec__toSession(value)
+      if (session.disconnectedAt === null) session.disconnectedAt = lastAlive
+      snapshot.sessions.push(session)
+    }
+    const read = redis.pipeline()
+    for (const clientId of clients) read.hgetallBuffer(k.queue(clientId)).hgetallBuffer(k.inflight(clientId))
+    const replies = (await read.exec()) ?? []
+    clients.forEach((clientId, n) => {
+      const queue = (replies[2 * n]?.[1] ?? {}) as Record<string, Buffer>
+      const inflight = (replies[2 * n + 1]?.[1] ?? {}) as Record<string, Buffer>
+      const records = Object.entries(queue).map(([seq, value]) => redisCodec__toQueued(clientId, Number(seq), value))
+      records.sort((a, b) => a.seq - b.seq)
+      for (const record of records) {
+        if (expired(record.message)) {
+          purge.hdel(k.queue(clientId), String(record.seq))
+          purged++
+        } else snapshot.queued.push(record)
+      }
+      for (const [field, value] of Object.entries(inflight)) snapshot.inflight.push(redisCodec__toInflight(clientId, field, value))
+      if (records.length === 0 && Object.keys(inflight).length === 0) {
+        purge.srem(k.clients, clientId)
+        purged++
+      }
+    })
+    if (purged > 0) await purge.exec()
+    else purge.discard()
+    return snapshot
+  }
+
+  private touched(): void {
+    this.pending++
+    this.stats.rows++
+    if (this.pending >= this.options.maxBatch && !this.failing) this.commit()
+    else this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.timer || this.immediate || this.writing) return
+    if (this.failing) this.timer = setTimeout(this.commit, RETRY_MS)
+    else this.immediate = setImmediate(this.commit)
+  }
+
+  private cancelTimers(): void {
+    if (this.timer) clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
+    this.timer = undefined
+    this.immediate = undefined
+  }
+
+  private takeBatch(): Batch {
+    const batch: Batch = {
+      cascade: [...this.cascade],
+      sessions: [...this.sessions],
+      retained: [...this.retained],
+      queue: [...this.queue],
+      inflight: [...this.inflight],
+    }
+    this.retained = new Map()
+    this.sessions = new Map()
+    this.cascade = new Set()
+    this.queue = new Map()
+    this.inflight = new Map()
+    this.pending = 0
+    return batch
+  }
+
+  /** One MULTI/EXEC: deletions of whole sessions first (what follows them in the batch is newer), then the rest. */
+  private async write(redis: Redis, batch: Batch): Promise<void> {
+    const k = this.keys
+    const multi = redis.multi()
+    for (const clientId of batch.cascade) multi.del(k.queue(clientId), k.inflight(clientId)).srem(k.clients, clientId)
+    for (const [clientId, value] of batch.sessions) {
+      if (value === null) multi.hdel(k.sessions, clientId)
+      else multi.hset(k.sessions, clientId, value)
+    }
+    for (const [topic, value] of batch.retained) {
+      if (value === null) multi.hdel(k.retained, topic)
+      else multi.hset(k.retained, topic, value)
+    }
+    const fields = (key: string, clientId: string, values: Values<number | string>) => {
+      const sets: Array<string | Buffer> = []
+      const deletes: string[] = []
+      for (const [field, value] of values) {
+        if (value === null) deletes.push(String(field))
+        else sets.push(String(field), value)
+      }
+      if (sets.length > 0) multi.hset(key, ...sets).sadd(k.clients, clientId)
+      if (deletes.length > 0) multi.hdel(key, ...deletes)
+    }
+    for (const [clientId, values] of batch.queue) fields(k.queue(clientId), clientId, values)
+    for (const [clientId, values] of batch.inflight) fields(k.inflight(clientId), clientId, values)
+    multi.set(k.alive, String(Date.now()))
+    const replies = await multi.exec()
+    // EXEC answers null when the transaction was aborted, and an error per failed command otherwise.
+    if (replies === null) throw new StoreError('io', `${this.name}: the transaction was aborted`)
+    for (const [error] of replies) if (error) throw new StoreError('io', `${this.name}: ${error.message}`, undefined, {cause: error})
+  }
+
+  private readonly commit = (): void => {
+    this.cancelTimers()
+    if (this.state !== 'open' || this.writing) return
+    if (this.pending === 0) {
+      const waiters = this.waiters
+      this.waiters = []
+      settle(waiters, null)
+      return
+    }
+    const batch = this.takeBatch()
+    this.writingWaiters = this.waiters
+    this.waiters = []
+    const started = performance.now()
+    this.writing = this.write(this.redis!, batch).then(
+      () => this.written(started, batch, null),
+      (error: Error) => this.written(started, batch, error),
+    )
+  }
+
+  private written(started: number, batch: Batch, error: Error | null): void {
+    const took = performance.now() - started
+    const waiters = this.writingWaiters
+    this.writingWaiters = []
+    this.writing = null
+    if (error) {
+      this.mergeBack(batch)
+      const first = !this.failing
+      this.failing = true
+      this.stats.failures++
+      const failure = error instanceof StoreError ? error : new StoreError('unavailable', `${this.name}: ${error.message}`, undefined, {cause: error})
+      settle(waiters, failure)
+      if (first) this.report(failure)
+    } else {
+      const recovered = this.failing
+      this.failing = false
+      this.stats.commits++
+      this.stats.commitMs += took
+      if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took
+      settle(waiters, null)
+      if (recovered) this.onRecovered?.()
+    }
+    if (this.state === 'open' && (this.pending > 0 || this.waiters.length > 0)) this.schedule()
+  }
+
+  /** A batch that could not be written goes back under what changed since (newer changes to the same key win). */
+  private mergeBack(batch: Batch): void {
+    const deletedSince = new Set(this.cascade)
+    for (const clientId of batch.cascade) this.cascade.add(clientId)
+    for (const [clientId, value] of batch.sessions) if (!this.sessions.has(clientId)) this.sessions.set(clientId, value)
+    for (const [topic, value] of batch.retained) if (!this.retained.has(topic)) this.retained.set(topic, value)
+    const restore = <K>(maps: Map<string, Values<K>>, entries: Array<[string, Values<K>]>) => {
+      for (const [clientId, values] of entries) {
+        if (deletedSince.has(clientId)) continue
+        const map = clientMap(maps, clientId)
+        for (const [key, value] of values) if (!map.has(key)) map.set(key, value)
+      }
+    }
+    restore(this.queue, batch.queue)
+    restore(this.inflight, batch.inflight)
+    this.pending += 1
+  }
+
+  private report(error: Error): void {
+    if (this.onError) this.onError(error)
+    else process.emitWarning(error.message, {code: 'MQTTKIT_STORE'})
+  }
+
+  private closedError(): StoreError {
+    return new StoreError('closed', `${this.name}: ${this.state === 'new' ? 'used before open()' : 'mutation after close()'}; the write would be lost`)
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw this.closedError()
+  }
+}
+
+function clientMap<K>(maps: Map<string, Values<K>>, clientId: string): Values<K> {
+  let map = maps.get(clientId)
+  if (!map) {
+    map = new Map()
+    maps.set(clientId, map)
+  }
+  return map
+}
+
+function settle(waiters: Waiter[], error: Error | null): void {
+  for (const waiter of waiters) {
+    if (error) waiter.reject(error)
+    else waiter.resolve()
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(why())), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
