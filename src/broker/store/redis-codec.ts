@@ -13,6 +13,8 @@ interface Header {
   r?: 1
   p?: MessageProperties
   e?: number
+  /** storedAt (retained messages) */
+  a?: number
   /** subscription ids */
   i?: number[]
   /** inflight state: 1 = pubrel */
@@ -40,6 +42,7 @@ function messageHeader(m: StoredMessage, header: Header): Header {
   if (m.retain) header.r = 1
   if (m.properties) header.p = m.properties
   if (m.expiresAt !== undefined) header.e = m.expiresAt
+  if (m.storedAt !== undefined) header.a = m.storedAt
   return header
 }
 
@@ -48,6 +51,7 @@ function messageOf(header: Header, payload: Buffer): StoredMessage {
   const message: StoredMessage = {topic: header.t ?? '', payload: Buffer.from(payload), qos: (header.q ?? 0) as QoS, retain: header.r === 1}
   if (header.p) message.properties = header.p
   if (header.e !== undefined) message.expiresAt = header.e
+  if (header.a !== undefined) message.storedAt = header.a
   return message
 }
 
