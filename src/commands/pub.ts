@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import {chalkStderr} from 'chalk'
 import {topic__validateName} from '../broker/topics/validate.js'
 import {ClientCommand} from '../client/command.js'
@@ -10,6 +10,9 @@ import {client__protocolVersionName, client__settingsFromFlags} from '../client/
 import {payloadFormats} from '../client/payload.js'
 import {properties__any, properties__fromFlags, publishPropertyFlags} from '../client/properties.js'
 import {publisher__checkLimits, publisher__run, type PublishPlan} from '../client/publisher.js'
+import type {ClientSettings} from '../client/options.js'
+import {simulateFlags} from '../client/simulate/flags.js'
+import type {SimulateSummary} from '../client/simulate/session.js'
 
 export interface PubResult {
   topic: string
@@ -41,6 +44,9 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
     '<%= config.bin %> <%= command.id %> -t data -m 48656c6c6f --format hex',
     '<%= config.bin %> <%= command.id %> -t req -m "{}" --content-type application/json --response-topic res --user-property app=demo',
     '<%= config.bin %> <%= command.id %> -t ping -m hi --repeat 10 --interval 500',
+    "<%= config.bin %> <%= command.id %> --simulate sine -t 'sensors/%i' --clients 10 --rate 5 --amplitude 5 --offset 20",
+    `<%= config.bin %> <%= command.id %> --simulate random-walk -t 'plant/%i/temp' --template '{"ts": %ts, "temp": %v, "id": "%i"}'`,
+    '<%= config.bin %> <%= command.id %> --simulate replay:recording.jsonl --speed 2',
   ]
 
   static override flags = {
@@ -58,14 +64,16 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
     interval: Flags.integer({description: 'milliseconds between messages (with --repeat or -l)', min: 0, helpGroup: INPUT, exclusive: ['repeat-delay']}),
     'repeat-delay': Flags.string({description: 'seconds between repeated messages (mosquitto spelling; fractions allowed)', helpGroup: INPUT}),
     ...publishPropertyFlags,
+    ...simulateFlags,
     debug: Flags.boolean({char: 'd', description: 'print every MQTT packet sent and received on stderr'}),
     quiet: Flags.boolean({description: 'no notes or summary on stderr (errors still print)'}),
   }
 
-  async run(): Promise<PubResult> {
+  async run(): Promise<PubResult | SimulateSummary> {
     const {flags} = await this.parse(Pub)
     this.quiet = flags.quiet
     const settings = client__settingsFromFlags(flags, 'pub')
+    if (flags.simulate !== undefined) return this.simulate(flags, settings)
     const topic = flags.topic ?? settings.target.urlTopic
     if (topic === undefined) throw new ClientError('missing topic: give -t TOPIC (or a topic in the -L URL path)', ExitCode.usage)
     const topicProblem = topic__validateName(topic)
@@ -137,7 +145,60 @@ Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the br
       if (!client.disconnected) client.end(true)
     }
   }
+
+  /** `--simulate`: simulated devices instead of given messages (src/client/simulate/, loaded only here). */
+  private async simulate(flags: PubFlags, settings: ClientSettings): Promise<SimulateSummary> {
+    if (flags.repeat > 1) throw new ClientError('--repeat cannot be combined with --simulate (use --count)', ExitCode.usage)
+    const props = properties__fromFlags(flags, ['connect', 'publish', 'will'], 'publish')
+    if (Object.keys(props.publish).length > 0) {
+      throw new ClientError('--simulate sends no MQTT 5 publish properties: drop them', ExitCode.usage)
+    }
+    const [{simulate__setupFromFlags}, {simulate__start}] = await Promise.all([
+      import('../client/simulate/setup.js'),
+      import('../client/simulate/session.js'),
+    ])
+    const setup = simulate__setupFromFlags(flags)
+    if (setup.devices > 1 && flags.topic !== undefined && !flags.topic.includes('%i')) {
+      this.notice(`all ${setup.devices} devices publish to "${flags.topic}" (put %i in -t for one topic per device)`)
+    }
+    const controller = new AbortController()
+    const stop = (): void => controller.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      const summary = await simulate__start(
+        settings,
+        setup,
+        {topic: flags.topic, qos: flags.qos as 0 | 1 | 2, retain: flags.retain === true},
+        {
+          status: this.wantsSpinner(),
+          signal: controller.signal,
+          connect: {
+            spinner: false,
+            notice: this.notice,
+            connectProperties: props.connect,
+            willProperties: props.will,
+            debug: flags.debug ? (line) => process.stderr.write(`${chalkStderr.dim(line)}\n`) : undefined,
+          },
+        },
+      )
+      if (process.stderr.isTTY) {
+        this.notice(`${summary.messages} message(s) from ${summary.devices} device(s) in ${(summary.elapsedMs / 1000).toFixed(1)}s (${summary.rate} msg/s)`)
+      }
+      // Ctrl-C is how an endless simulation ends (exit 0); one cut short of its --count or --duration exits 130.
+      if (summary.stoppedBy === 'interrupted' && (setup.count !== undefined || setup.durationMs !== undefined)) {
+        if (this.jsonEnabled()) this.logJson(summary)
+        return this.exit(ExitCode.interrupted)
+      }
+      return summary
+    } finally {
+      process.removeListener('SIGINT', stop)
+      process.removeListener('SIGTERM', stop)
+    }
+  }
 }
+
+type PubFlags = Interfaces.InferredFlags<(typeof Pub)['flags']>
 
 function payloadSource(flags: {message?: string; file?: string; stdin: boolean; 'stdin-line': boolean; null: boolean}): PayloadSource {
   if (flags.message !== undefined) return {kind: 'message', text: flags.message}

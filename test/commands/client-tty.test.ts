@@ -48,3 +48,18 @@ describe('pub on a terminal', () => {
     expect(json.output).not.toContain('Connecting to')
   })
 })
+
+describe('pub --simulate on a terminal', () => {
+  it('keeps a live status line (devices connected, messages sent, rate); none with --json', async (ctx) => {
+    if (!requireProgram(ctx, '/usr/bin/script', 'bsdutils')) return
+    const broker = await cli__startMqttkit()
+    const args = ['pub', '-h', '127.0.0.1', '-p', String(broker.port), '--simulate', 'counter', '-t', 'tty/%i', '--clients', '2', '--rate', '10', '--duration', '1.5']
+    const [live, json] = await Promise.all([onTerminal(args, 100), onTerminal([...args, '--json'], 100)])
+    expect(live.code, live.output).toBe(0)
+    expect(live.output).toMatch(/counter · 2\/2 devices connected · \d+ sent · [\d.]+ msg\/s/)
+    expect(live.output).toContain('30 message(s) from 2 device(s)')
+    expect(json.code).toBe(0)
+    expect(json.output).not.toContain('devices connected')
+    expect(JSON.parse(json.output.slice(json.output.indexOf('{'))).messages).toBe(30)
+  })
+})
