@@ -22,6 +22,7 @@ import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
 import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
+import {events__emit} from './handlers/hook-call.js'
 import {RetainedMessages} from './retained/api.js'
 import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
 import {AuthFiles} from './auth/hooks.js'
@@ -43,9 +44,33 @@ export interface BrokerStatsView extends BrokerStats {
   publisherPauses: number
 }
 
-/** Events: 'clientConnected'(ClientInfo), 'clientDisconnected'(ClientInfo, reason), 'publish'(StoredMessage,
- * ClientInfo | null), 'subscribe'(SubscriptionRecord[], ClientInfo), 'unsubscribe'(string[], ClientInfo). */
-export type BrokerEvent = 'clientConnected' | 'clientDisconnected' | 'publish' | 'subscribe' | 'unsubscribe' | 'warning'
+/**
+ * Events, with their arguments in docs/broker.md (one table): 'clientConnected'/'clientReady'(ClientInfo),
+ * 'clientDisconnected'/'clientDisconnect'(ClientInfo, reason), 'publish'/'published'(StoredMessage, ClientInfo |
+ * null), 'subscribe'/'subscribed'(SubscriptionRecord[], ClientInfo), 'unsubscribe'/'unsubscribed'(string[],
+ * ClientInfo), 'ack'(AckInfo, ClientInfo), 'ping'(ClientInfo), 'keepaliveTimeout'(ClientInfo), 'clientError'(ClientInfo
+ * | null, Error), 'sessionExpired'(ClientInfo), 'messageDropped'(StoredMessage, DropReason, ClientInfo),
+ * 'will'(StoredMessage, ClientInfo).
+ */
+export type BrokerEvent =
+  | 'clientConnected'
+  | 'clientReady'
+  | 'clientDisconnected'
+  | 'clientDisconnect'
+  | 'publish'
+  | 'published'
+  | 'subscribe'
+  | 'subscribed'
+  | 'unsubscribe'
+  | 'unsubscribed'
+  | 'ack'
+  | 'ping'
+  | 'keepaliveTimeout'
+  | 'clientError'
+  | 'sessionExpired'
+  | 'messageDropped'
+  | 'will'
+  | 'warning'
 
 /**
  * Not an EventEmitter subclass: `listeners` is the agreed name of the running listener list, which would clash
@@ -202,11 +227,7 @@ export class Broker {
     } catch (error) {
       this.logger.warn(`hook onPublish failed: ${String(error)}`)
     }
-    try {
-      this.emitter.emit('publish', message, null)
-    } catch (error) {
-      this.logger.warn(`a 'publish' event listener threw: ${String(error)}`)
-    }
+    events__emit(this.ctx, 'publish', message, null)
   }
 
   on(event: BrokerEvent, listener: (...args: any[]) => void): this {

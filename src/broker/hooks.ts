@@ -42,6 +42,41 @@ export interface AuthExchange {
 /** Result of one step of MQTT 5 enhanced authentication. */
 export type AuthStep = {done: true; data?: Buffer; username?: string} | {done: false; data?: Buffer}
 
+/**
+ * One acknowledgement a client sent in a QoS 1/2 flow (PUBACK, PUBREC, PUBREL or PUBCOMP), given to onPubAck,
+ * onPubRec, onPubRel, onPubComp and the `ack` event.
+ */
+export interface AckInfo {
+  cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'
+  packetId: number
+  /** The reason code the client sent (0 success; always 0 from MQTT 3.1/3.1.1 clients). */
+  reasonCode: number
+  /**
+   * The message the acknowledgement is about while the broker still holds it: the delivery to this client for
+   * PUBACK/PUBREC/PUBCOMP. Absent for PUBREL (an incoming QoS 2 message was routed at PUBLISH time), for an unknown
+   * packet id, and for a PUBCOMP of an exchange restored from the store after a restart.
+   */
+  message?: StoredMessage
+  /**
+   * False when the packet id matched nothing the broker waits for: the broker then ignores a PUBACK/PUBCOMP and
+   * answers a PUBREC with PUBREL 0x92 and a PUBREL with PUBCOMP 0x92 (MQTT 5; 3.1.1 gets the plain ack).
+   */
+  known: boolean
+}
+
+/** Why a message did not reach a client (onMessageDropped, the `messageDropped` event). */
+export type DropReason =
+  /** The session's queue was full (--max-queued and the queue budget), or the budget trimmed a stalled session. */
+  | 'queue-full'
+  /** Its MQTT 5 message expiry passed before it could be sent. */
+  | 'expired'
+  /** `authorizeForward` refused it for this client. */
+  | 'not-authorized'
+  /** A QoS 0 message to a connection with more than --max-output-buffer bytes unsent. */
+  | 'slow-reader'
+  /** Larger than the client's MQTT 5 Maximum Packet Size [MQTT-3.1.2-25]. */
+  | 'too-large'
+
 export interface Hooks {
   /** CONNECT credentials; false or HookError refuses the connection (0x86 bad user name or password by default). */
   authenticate(client: ClientInfo, username: string | undefined, password: Buffer | undefined): Awaitable<boolean>
@@ -59,6 +94,22 @@ export interface Hooks {
   onPublish(client: ClientInfo | null, message: StoredMessage): Awaitable<void>
   onSubscribe(client: ClientInfo, subscriptions: SubscriptionRecord[]): Awaitable<void>
   onUnsubscribe(client: ClientInfo, filters: string[]): Awaitable<void>
+  /** A client acknowledged a QoS 1 message the broker sent it (PUBACK). */
+  onPubAck(client: ClientInfo, ack: AckInfo): Awaitable<void>
+  /** A client received a QoS 2 message the broker sent it (PUBREC); the broker answers PUBREL next. */
+  onPubRec(client: ClientInfo, ack: AckInfo): Awaitable<void>
+  /** A publishing client released a QoS 2 message (PUBREL); the broker answers PUBCOMP next. */
+  onPubRel(client: ClientInfo, ack: AckInfo): Awaitable<void>
+  /** A client completed a QoS 2 delivery from the broker (PUBCOMP). */
+  onPubComp(client: ClientInfo, ack: AckInfo): Awaitable<void>
+  /** A PINGREQ, answered with PINGRESP right after. */
+  onPing(client: ClientInfo): Awaitable<void>
+  /** A disconnected session's expiry interval passed; it is deleted (its delayed will, if any, goes out with it). */
+  onSessionExpired(client: ClientInfo): Awaitable<void>
+  /** A message for `client` was not delivered, and why; `client` is the last one known for an offline session. */
+  onMessageDropped(client: ClientInfo, message: StoredMessage, reason: DropReason): Awaitable<void>
+  /** A will is being published for `client` (abnormal disconnect, will delay passed, or session end). */
+  onWill(client: ClientInfo, will: StoredMessage): Awaitable<void>
 }
 
 export const defaultHooks: Hooks = {
@@ -71,4 +122,12 @@ export const defaultHooks: Hooks = {
   onPublish: () => {},
   onSubscribe: () => {},
   onUnsubscribe: () => {},
+  onPubAck: () => {},
+  onPubRec: () => {},
+  onPubRel: () => {},
+  onPubComp: () => {},
+  onPing: () => {},
+  onSessionExpired: () => {},
+  onMessageDropped: () => {},
+  onWill: () => {},
 }

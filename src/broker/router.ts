@@ -6,6 +6,7 @@
  * subscribers (session/delivery.ts).
  */
 import type {BrokerContext} from './context.js'
+import {hooks__dropped} from './handlers/hook-call.js'
 import {PublishVariants, delivery__deliver} from './session/delivery.js'
 import type {Session} from './session/session.js'
 import {RetainedKeeper} from './retained/keeper.js'
@@ -193,7 +194,10 @@ export class Router {
     const session = this.ctx.sessions.get(clientId)
     if (session === undefined) return
     const message = this.message!
-    if (!this.mayForward(session, message)) return
+    if (!this.mayForward(session, message)) {
+      hooks__dropped(this.ctx, session.client, message, 'not-authorized')
+      return
+    }
     // [MQTT-3.8.4-8] QoS downgraded to the granted QoS; [MQTT-3.3.1-9] retain cleared unless Retain As Published.
     const qos = message.qos < grantedQos ? message.qos : grantedQos
     const retain = retainAsPublished && message.retain

@@ -8,6 +8,7 @@
  */
 import type {Duplex} from 'node:stream'
 import type {BrokerContext} from '../context.js'
+import {events__emit} from '../handlers/hook-call.js'
 import {connection__dispatch} from '../handlers/index.js'
 import type {ClientInfo} from '../hooks.js'
 import type {Session} from '../session/session.js'
@@ -26,6 +27,12 @@ import {connection__closed} from './lifecycle.js'
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
 let nextConnectionNumber = 1
+
+/**
+ * DISCONNECT reasons that mean the client broke a rule or a limit (malformed or forbidden packets, too large, too
+ * fast, not reading): these closes are also a `clientError` event, like a socket error.
+ */
+const CLIENT_FAULTS = new Set([0x81, 0x82, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x9a, 0x9b])
 
 export class Connection {
   readonly number = nextConnectionNumber++
@@ -142,6 +149,7 @@ export class Connection {
   close(reasonCode?: number, reason?: string): void {
     if (this.state === 'closed') return
     this.closeReason ||= reason ?? (reasonCode === undefined ? 'closed by the broker' : reason__name(reasonCode))
+    if (reasonCode !== undefined && CLIENT_FAULTS.has(reasonCode)) events__emit(this.ctx, 'clientError', this.client, new Error(this.closeReason))
     if (reasonCode !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
       const properties = reason && this.requestProblemInformation ? {reasonString: reason} : undefined
       try {
@@ -173,6 +181,7 @@ export class Connection {
     if (this.throttled) this.lastActivity = now
     if (this.state !== 'connected' || now - this.lastActivity < this.keepalive * 1500) return
     this.ctx.logger.info(`client ${this.label} timed out after ${this.keepalive * 1.5} s without a packet`)
+    events__emit(this.ctx, 'keepaliveTimeout', this.client)
     this.close(0x8d, 'keepalive timeout')
   }
 
@@ -298,6 +307,7 @@ export class Connection {
   /** @internal */
   onStreamError(error: Error): void {
     this.ctx.logger.debug(`client ${this.label}: socket error: ${error.message}`)
+    if (this.state !== 'closed') events__emit(this.ctx, 'clientError', this.client, error)
     this.closeReason ||= `socket error: ${error.message}`
     this.finish()
     this.stream.destroy()

@@ -22,11 +22,11 @@ export function connection__closed(connection: Connection, wasConnected: boolean
     // until the will delay passes or the session ends, whichever comes first [MQTT-3.1.3-9].
     if (will !== null && !connection.willDiscarded) {
       if (will.delayInterval > 0 && session.persistent) session.will = will
-      else ctx.sessions.publishWill(connection.clientId, will)
+      else ctx.sessions.publishWill(connection.clientId, will, client)
     }
     ctx.sessions.disconnected(session)
   } else if (will !== null && !connection.willDiscarded) {
-    ctx.sessions.publishWill(connection.clientId, will)
+    ctx.sessions.publishWill(connection.clientId, will, client)
   }
   ctx.logger.info(`client ${connection.label} disconnected: ${connection.closeReason}`)
   hooks__notify(ctx, 'onDisconnect', client, connection.closeReason)

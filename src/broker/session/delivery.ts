@@ -11,6 +11,7 @@
  */
 import type {BrokerContext} from '../context.js'
 import type {Connection} from '../connection/connection.js'
+import {hooks__dropped} from '../handlers/hook-call.js'
 import {copy__keepPayload} from '../store/copy.js'
 import type {QueuedRecord, StoredMessage} from '../store/store.js'
 import {type IPublishPacket, type ProtocolVersion, protocol__ack, protocol__encode, protocol__publishIdOffset, protocol__withPacketId} from '../../protocol/index.js'
@@ -161,6 +162,7 @@ export function delivery__deliver(
   const now = variants?.now ?? Date.now()
   if (message.expiresAt !== undefined && message.expiresAt <= now) {
     ctx.stats.messagesExpired++
+    hooks__dropped(ctx, session.client, message, 'expired')
     return
   }
   const connection = session.connection
@@ -174,10 +176,14 @@ export function delivery__deliver(
     }
     if (connection.outputBuffered > ctx.options.maxOutputBuffer) {
       ctx.stats.messagesDropped++
+      hooks__dropped(ctx, session.client, message, 'slow-reader')
       return
     }
     const encoded = encodeFor(connection, message, 0, false, subscriptionIds, variants, now)
-    if (tooLargeFor(connection, encoded.length)) return
+    if (tooLargeFor(connection, encoded.length)) {
+      hooks__dropped(ctx, session.client, message, 'too-large')
+      return
+    }
     ctx.stats.publishSent++
     connection.publishOut++
     connection.write(encoded)
@@ -201,7 +207,10 @@ function sendInflight(
 ): void {
   const packetId = session.allocatePacketId()
   const encoded = encodeFor(connection, message, packetId, false, subscriptionIds, variants, now)
-  if (tooLargeFor(connection, encoded.length)) return
+  if (tooLargeFor(connection, encoded.length)) {
+    hooks__dropped(ctx, session.client, message, 'too-large')
+    return
+  }
   // Kept until the client acknowledges it, which may be after a reconnection.
   copy__keepPayload(message)
   const record: OutgoingInflight = {packetId, message, subscriptionIds, state: 'publish'}
@@ -223,6 +232,7 @@ export function delivery__enqueue(ctx: BrokerContext, session: Session, message:
     // unless the client keeps acknowledging and the broker-wide budget has room (limits/queue-budget.ts).
     session.dropped++
     ctx.stats.messagesDropped++
+    hooks__dropped(ctx, session.client, message, 'queue-full')
     if (session.dropped === 1 || session.dropped % 1000 === 0) {
       ctx.logger.warn(`session ${session.clientId}: queue full (${ctx.options.maxQueued}), ${session.dropped} message(s) dropped so far`)
     }
@@ -251,12 +261,14 @@ export function delivery__drain(ctx: BrokerContext, session: Session): void {
     const message = record.message
     if (message.expiresAt !== undefined && message.expiresAt <= now) {
       ctx.stats.messagesExpired++
+      hooks__dropped(ctx, session.client, message, 'expired')
       continue
     }
     try {
       if (message.qos === 0) {
         const encoded = encodeFor(connection, message, 0, false, record.subscriptionIds, null, now)
         if (!tooLargeFor(connection, encoded.length)) connection.write(encoded)
+        else hooks__dropped(ctx, session.client, message, 'too-large')
         continue
       }
       sendInflight(ctx, session, connection, message, record.subscriptionIds, null, now)

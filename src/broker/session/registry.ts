@@ -4,7 +4,7 @@
  * count from `disconnectedAt`, which the store keeps, so they keep counting across broker restarts.
  */
 import type {BrokerContext} from '../context.js'
-import {events__emit} from '../handlers/hook-call.js'
+import {events__emit, hooks__notify} from '../handlers/hook-call.js'
 import type {ClientInfo} from '../hooks.js'
 import type {StoreSnapshot, WillRecord} from '../store/store.js'
 import type {ProtocolVersion} from '../../protocol/index.js'
@@ -72,7 +72,7 @@ export class SessionRegistry {
     if (session.stored) this.ctx.store.deleteSession(session.clientId)
     const will = session.will
     session.will = undefined
-    if (will !== undefined) this.publishWill(session.clientId, will)
+    if (will !== undefined) this.publishWill(session.clientId, will, session.client)
   }
 
   /** Called when the session's connection went away. */
@@ -132,6 +132,8 @@ export class SessionRegistry {
       return
     }
     this.ctx.logger.debug(`session ${session.clientId} expired`)
+    hooks__notify(this.ctx, 'onSessionExpired', session.client)
+    events__emit(this.ctx, 'sessionExpired', session.client)
     this.discard(session)
   }
 
@@ -146,7 +148,7 @@ export class SessionRegistry {
     }
     session.will = undefined
     this.persist(session)
-    this.publishWill(session.clientId, will)
+    this.publishWill(session.clientId, will, session.client)
   }
 
   /** @internal */
@@ -154,12 +156,14 @@ export class SessionRegistry {
     this.ctx.logger.error(`${what} of ${session.clientId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
   }
 
-  publishWill(clientId: string, will: WillRecord): void {
+  publishWill(clientId: string, will: WillRecord, client: ClientInfo): void {
     const {delayInterval: _delay, ...message} = will
     // Message expiry counts from the moment the will is published.
     const expiry = message.properties?.messageExpiryInterval
     if (expiry !== undefined && expiry > 0) message.expiresAt = Date.now() + expiry * 1000
     this.ctx.logger.debug(`publishing the will of ${clientId} to ${message.topic}`)
+    hooks__notify(this.ctx, 'onWill', client, message)
+    events__emit(this.ctx, 'will', message, client)
     this.ctx.router.publish(message, clientId)
     events__emit(this.ctx, 'publish', message, null)
   }
