@@ -7,7 +7,8 @@
 import type {PeerCertificate} from 'node:tls'
 import type {StoredMessage, SubscriptionRecord} from './store/store.js'
 
-export type Transport = 'tcp' | 'tls' | 'ws' | 'wss' | 'json'
+/** `bridge`: the local end of one of the broker's own bridges (src/broker/bridge/), an in-process MQTT 5 client. */
+export type Transport = 'tcp' | 'tls' | 'ws' | 'wss' | 'json' | 'bridge'
 
 /** What the broker knows about a connected client, given to every hook. */
 export interface ClientInfo {

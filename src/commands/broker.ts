@@ -11,6 +11,8 @@ import {transport__busyNote, transport__describe, transport__listenersFromFlags,
 import {transport__reloadAll} from '../broker/transport/reload.js'
 import {store__fromFlags, storeFlags} from '../broker/store/flags.js'
 import {openFiles__format} from '../broker/limits/open-files.js'
+import {BRIDGE_FLAG_NAMES, bridge__configFromFlags, bridgeFlags} from '../broker/bridge/flags.js'
+import {BridgeManager, type BridgeStatus} from '../broker/bridge/index.js'
 
 const GROUP = 'LIMITS'
 const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
@@ -23,6 +25,8 @@ export interface BrokerRunResult {
   clientsTotal: number
   messagesReceived: number
   messagesSent: number
+  /** Each bridge as it was when the broker stopped (docs/bridges.md). */
+  bridges: BridgeStatus[]
 }
 
 /** `--allow-anonymous false` (as other brokers' users type it) becomes oclif's `--no-allow-anonymous`. */
@@ -44,6 +48,11 @@ export function broker__normalizeArgv(argv: string[]): string[] {
     out.push(arg)
   }
   return out
+}
+
+/** The flags a config file may also set (the repeating bridge flags have the file's `bridges` list instead). */
+function fileKeys(): Record<string, 'any'> {
+  return Object.fromEntries(Object.keys(BrokerCommand.flags).filter((k) => k !== 'config' && k !== 'json' && !BRIDGE_FLAG_NAMES.includes(k)).map((k) => [k, 'any' as const]))
 }
 
 function isLoopback(host: string): boolean {
@@ -95,11 +104,12 @@ export default class BrokerCommand extends Command {
     ...transportFlags,
     ...storeFlags,
     ...securityFlags,
+    ...bridgeFlags,
   }
 
   async run(): Promise<BrokerRunResult> {
     const {flags} = await this.parse(BrokerCommand, broker__normalizeArgv(this.argv))
-    const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config, Object.fromEntries(Object.keys(BrokerCommand.flags).filter((k) => k !== 'config' && k !== 'json').map((k) => [k, 'any' as const]))).catch((e: Error) => this.error(e.message, {exit: 1}))
+    const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config, fileKeys()).catch((e: Error) => this.error(e.message, {exit: 1}))
     const pick = <T extends ConfigValue>(name: string, fallback: T): T => ((flags as Record<string, unknown>)[name] ?? file[name] ?? fallback) as T
     const opt = (name: string): number | undefined => ((flags as Record<string, unknown>)[name] ?? file[name]) as number | undefined
 
@@ -128,6 +138,14 @@ export default class BrokerCommand extends Command {
     // --password-file, --acl-file and the rate limits: rules in broker/auth/flags.ts (docs/security.md).
     const securityValues = Object.fromEntries(Object.keys(securityFlags).map((k) => [k, (flags as Record<string, unknown>)[k] ?? file[k]])) as SecurityFlagValues
     const security = await security__fromFlags(securityValues, allowAnonymous).catch((e: Error) => this.error(e.message, {exit: 1}))
+    // Bridges are checked before anything listens: a bad entry stops the start with one line (broker/bridge/config.ts).
+    const bridgeConfigs = (() => {
+      try {
+        return bridge__configFromFlags(file.bridges, flags)
+      } catch (error) {
+        return this.error(`${flags.config === undefined ? '' : `${flags.config}: `}${(error as Error).message}`, {exit: 1})
+      }
+    })()
     const options: BrokerOptions = {
       listeners,
       store,
@@ -184,6 +202,15 @@ export default class BrokerCommand extends Command {
       this.error(`cannot start the broker: ${e.message}`, {exit: 1})
     }
 
+    const bridges = new BridgeManager(broker)
+    try {
+      await bridges.start(bridgeConfigs)
+    } catch (error) {
+      await bridges.stop()
+      await broker.close()
+      this.error((error as Error).message, {exit: 1})
+    }
+
     if (this.jsonEnabled()) {
       // stdout is kept for the final JSON document; the addresses still reach people and scripts through the log.
       for (const l of broker.listeners) broker.logger.info(`listening on ${transport__describe(l)}`)
@@ -192,6 +219,7 @@ export default class BrokerCommand extends Command {
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name}${files})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
+      for (const b of bridgeConfigs) this.log(`  bridge ${chalk.cyan(b.name)} to ${b.urls.join(', ')} (${b.topics.map((t) => `${t.localPrefix}${t.pattern} ${t.direction} ${t.qos}`).join('; ')})`)
       for (const note of security.notes) this.log(`  ${note}`)
       for (const warning of security.warnings) this.log(chalk.yellow(`  warning: ${warning}`))
       if (allowAnonymous && broker.listeners.some((l) => !isLoopback(l.address.host))) {
@@ -205,6 +233,7 @@ export default class BrokerCommand extends Command {
     const reload = () => {
       void transport__reloadAll(broker.listeners, broker.logger)
       security__reload(security, broker.logger)
+      void this.reloadBridges(flags, bridges, broker.logger)
     }
     process.on('SIGHUP', reload)
     await new Promise<void>((resolve) => {
@@ -216,6 +245,8 @@ export default class BrokerCommand extends Command {
       process.once('SIGTERM', () => stop('SIGTERM'))
     })
     process.off('SIGHUP', reload)
+    const bridgeStatus = bridges.status()
+    await bridges.stop()
     const stats = broker.stats
     const bound = broker.listeners.map((l) => ({type: l.spec.type, host: l.address.host, port: l.address.port}))
     await broker.close()
@@ -227,6 +258,19 @@ export default class BrokerCommand extends Command {
       clientsTotal: stats.clientsTotal,
       messagesReceived: stats.messagesReceived,
       messagesSent: stats.messagesSent,
+      bridges: bridgeStatus,
+    }
+  }
+
+  /** SIGHUP: the config file's `bridges` again (flags as given at start); a bad file keeps the running bridges. */
+  private async reloadBridges(flags: {config?: string; bridge?: string[]; 'bridge-topic'?: string[]}, bridges: BridgeManager, logger: Broker['logger']): Promise<void> {
+    try {
+      const file = flags.config === undefined ? {} : await config__load(flags.config, fileKeys())
+      const result = await bridges.reload(bridge__configFromFlags(file.bridges, flags))
+      const changes = [...result.started.map((n) => `${n} started`), ...result.restarted.map((n) => `${n} restarted`), ...result.stopped.map((n) => `${n} stopped`)]
+      logger.info(`bridges reloaded: ${changes.length === 0 ? 'no change' : changes.join(', ')}`)
+    } catch (error) {
+      logger.error(`bridges not reloaded, the running ones are kept: ${(error as Error).message}`)
     }
   }
 }

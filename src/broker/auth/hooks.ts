@@ -134,6 +134,8 @@ function auth__hooksFrom(state: AuthState, delay: number): Partial<Hooks> {
   }
   // Synchronous unless a password is checked: the broker then answers CONNECT without a promise.
   hooks.authenticate = (client, username, password) => {
+    // The broker's own bridges (an in-process client no network peer can imitate) need no credentials.
+    if (client.transport === 'bridge') return true
     // Mutual TLS with the certificate CN as user name: the transport replaced the CONNECT user name with the CN of
     // a certificate it verified, so the certificate is the credential (docs/transports.md). A client that also
     // sends that same name in CONNECT goes through the password check like anyone else.
@@ -158,9 +160,10 @@ function auth__hooksFrom(state: AuthState, delay: number): Partial<Hooks> {
       cache.set(client, {acl, username: client.username, id: client.id, rules})
       return rules
     }
-    hooks.authorizePublish = (client, message) => rulesOf(client).canWrite(message.topic)
-    hooks.authorizeSubscribe = (client, subscription) => rulesOf(client).canSubscribe(subscription.filter)
-    hooks.authorizeForward = (client, message) => rulesOf(client).canRead(message.topic)
+    // The ACL is for network clients; what a bridge moves is decided by its topic rules (docs/bridges.md).
+    hooks.authorizePublish = (client, message) => client.transport === 'bridge' || rulesOf(client).canWrite(message.topic)
+    hooks.authorizeSubscribe = (client, subscription) => client.transport === 'bridge' || rulesOf(client).canSubscribe(subscription.filter)
+    hooks.authorizeForward = (client, message) => client.transport === 'bridge' || rulesOf(client).canRead(message.topic)
   }
   return hooks
 }

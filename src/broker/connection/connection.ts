@@ -60,6 +60,8 @@ export class Connection {
   clientTopicAliasMaximum = 0
   requestProblemInformation = true
   requestResponseInformation = false
+  /** CONNECT had protocol level | 0x80: another broker's bridge (mosquitto's try_private); see handlers/subscribe.ts. */
+  bridgeMode = false
   /** Inbound topic aliases (alias -> topic) [MQTT-3.3.2-12]. */
   aliases: Map<number, string> | null = null
   /** Outbound topic aliases (topic -> alias) the broker chose for this connection. */

@@ -43,6 +43,7 @@ export function connect__refuse(connection: Connection, reasonCode: number, reas
 export function handleConnect(connection: Connection, packet: IConnectPacket): void | Promise<void> {
   connection.state = 'authenticating'
   connection.protocolVersion = packet.protocolVersion ?? 4
+  connection.bridgeMode = (packet as {bridgeMode?: boolean}).bridgeMode === true
   if (!checkProtocol(connection, packet)) return
   const clientId = checkClientId(connection, packet)
   if (clientId === null) return

@@ -44,8 +44,11 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
     const record: SubscriptionRecord = {
       filter: sub.topic,
       qos: Math.min(sub.qos, ctx.options.maxQos) as 0 | 1 | 2,
-      noLocal: v5 && sub.nl === true,
-      retainAsPublished: v5 && sub.rap === true,
+      // A 3.1.1 bridge in bridge mode (protocol level | 0x80, mosquitto's try_private) cannot ask for No Local and
+      // Retain As Published, but needs both: its own messages must not come back to it (a loop) and retained
+      // messages must stay retained on the other broker (docs/bridges.md).
+      noLocal: (v5 && sub.nl === true) || (connection.bridgeMode && !shared),
+      retainAsPublished: (v5 && sub.rap === true) || connection.bridgeMode,
       retainHandling: v5 ? ((sub.rh ?? 0) as 0 | 1 | 2) : 0,
     }
     if (subscriptionId !== undefined) record.subscriptionId = subscriptionId

@@ -61,7 +61,7 @@ export class QueueBudget {
 
   /** Recounts what `session` holds past its limit; call after its queue changed while over the limit. */
   update(session: Session): void {
-    const over = session.queued - this.options.maxQueued
+    const over = session.queued - queue__limit(this.options, session)
     // Records vary in size; the session's share past the limit is taken pro rata, which is exact for equal sizes.
     const bytes = over > 0 ? Math.round((session.queuedBytes * over) / session.queued) : 0
     if (bytes === session.overflowBytes) return
@@ -134,7 +134,7 @@ export class QueueBudget {
     const now = Date.now()
     for (const session of this.overflowing) {
       if (progressing(session, now)) continue
-      const dropped = session.trim(this.options.maxQueued, this.store)
+      const dropped = session.trim(queue__limit(this.options, session), this.store)
       this.stats.messagesDropped += dropped
       session.dropped += dropped
       this.logger.warn(
@@ -147,6 +147,11 @@ export class QueueBudget {
       this.timer = null
     }
   }
+}
+
+/** The queue limit of a session: its connection's own (`ConnectionMeta.maxQueued`, bridges) or `--max-queued`. */
+export function queue__limit(options: ResolvedOptions, session: Session): number {
+  return session.connection?.meta.maxQueued ?? options.maxQueued
 }
 
 /** Connected and acknowledging. */

@@ -10,6 +10,7 @@
  * else; only the broker as a whole being over that budget pauses publishers.
  */
 import type {BrokerContext} from '../context.js'
+import {queue__limit} from '../limits/queue-budget.js'
 import type {Connection} from '../connection/connection.js'
 import {hooks__dropped} from '../handlers/hook-call.js'
 import {copy__keepPayload} from '../store/copy.js'
@@ -226,7 +227,8 @@ function sendInflight(
 }
 
 export function delivery__enqueue(ctx: BrokerContext, session: Session, message: StoredMessage, subscriptionIds: number[] | undefined): void {
-  const over = session.queued >= ctx.options.maxQueued
+  const limit = queue__limit(ctx.options, session)
+  const over = session.queued >= limit
   if (over && !ctx.budget.mayOverflow(session, Date.now())) {
     // Drop policy: the queue keeps the oldest messages; a new message that finds it full is dropped and counted,
     // unless the client keeps acknowledging and the broker-wide budget has room (limits/queue-budget.ts).
@@ -234,7 +236,7 @@ export function delivery__enqueue(ctx: BrokerContext, session: Session, message:
     ctx.stats.messagesDropped++
     hooks__dropped(ctx, session.client, message, 'queue-full')
     if (session.dropped === 1 || session.dropped % 1000 === 0) {
-      ctx.logger.warn(`session ${session.clientId}: queue full (${ctx.options.maxQueued}), ${session.dropped} message(s) dropped so far`)
+      ctx.logger.warn(`session ${session.clientId}: queue full (${limit}), ${session.dropped} message(s) dropped so far`)
     }
     return
   }

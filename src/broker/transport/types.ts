@@ -18,6 +18,12 @@ export interface ConnectionMeta {
    * given to the `authenticate` hook), so that ACLs written per user apply to certificate holders.
    */
   certificateUsername?: string
+  /**
+   * The session queue limit for this connection's session in place of `maxQueued`, for in-process clients that an
+   * embedding application hands to `broker.handle()` (a bridge keeps what it has not forwarded yet in its session,
+   * docs/bridges.md). Transports never set it, so a network client cannot choose its own limit.
+   */
+  maxQueued?: number
 }
 
 export type ConnectionHandler = (stream: Duplex, meta: ConnectionMeta) => void

@@ -1,0 +1,156 @@
+/**
+ * Bridge tests: an in-process mqttkit with a BridgeManager, real mosquitto processes (restartable on the same
+ * port, with persistence), and counting subscribers.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import type {MqttClient} from 'mqtt'
+import {Broker} from '../../src/broker/broker.js'
+import {BridgeManager, bridge__checkList} from '../../src/broker/bridge/index.js'
+import {MOSQUITTO, brokers__freePort} from '../helpers/brokers.js'
+import {mqttjs__connect} from '../helpers/mqttjs.js'
+import {requireProgram} from '../helpers/system.js'
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export function bridge__requireMosquitto(ctx: {skip(note?: string): void}): boolean {
+  return requireProgram(ctx, MOSQUITTO, 'mosquitto')
+}
+
+export interface Mqttkit {
+  broker: Broker
+  bridges: BridgeManager
+  port: number
+  stop(): Promise<void>
+}
+
+const started = new Set<{stop(): Promise<void>}>()
+
+/** mqttkit on 127.0.0.1 with the given `bridges` list (checked like the config file's). */
+export async function bridge__mqttkit(bridges: unknown[] = [], options: Record<string, unknown> = {}, nodeId?: string): Promise<Mqttkit> {
+  const broker = new Broker({logLevel: process.env.BRIDGE_DEBUG ? 'debug' : 'silent', listeners: [{type: 'tcp', host: '127.0.0.1', port: 0}], raiseFileLimit: false, ...options})
+  const [listener] = await broker.listen()
+  const manager = new BridgeManager(broker, nodeId === undefined ? {} : {nodeId})
+  await manager.start(bridge__checkList(bridges))
+  const running: Mqttkit = {
+    broker,
+    bridges: manager,
+    port: listener!.address.port,
+    async stop() {
+      started.delete(running)
+      await manager.stop()
+      await broker.close()
+    },
+  }
+  started.add(running)
+  return running
+}
+
+export interface Mosquitto {
+  port: number
+  /** SIGTERM and wait (mosquitto saves its persistence file on the way out). */
+  stop(): Promise<void>
+  /** Starts again on the same port with the same configuration. */
+  start(): Promise<void>
+  log(): string
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+    await sleep(25)
+  }
+}
+
+/** A mosquitto with persistence in a temporary directory and `extra` lines (bridge sections…). */
+export async function bridge__mosquitto(extra: string[] = [], port?: number): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttkit-bridge-mosq-'))
+  // Run as root, mosquitto drops to its own user: that user must be able to write the persistence file.
+  chmodSync(dir, 0o777)
+  const p = port ?? (await brokers__freePort())
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(
+    conf,
+    [`listener ${p} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 10000', ...extra, ''].join('\n'),
+  )
+  let child: ChildProcess | null = null
+  let log = ''
+  const m: Mosquitto = {
+    port: p,
+    async start() {
+      const c = spawn(MOSQUITTO, ['-c', conf, '-v'], {stdio: ['ignore', 'pipe', 'pipe']})
+      child = c
+      c.stdout!.setEncoding('utf8').on('data', (s: string) => (log += s))
+      c.stderr!.setEncoding('utf8').on('data', (s: string) => (log += s))
+      await waitForPort(p, 5000).catch((error: unknown) => {
+        throw new Error(`mosquitto did not start: ${String(error)}\n${log}`)
+      })
+    },
+    async stop() {
+      const c = child
+      child = null
+      if (c === null || c.exitCode !== null || c.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
+      c.kill('SIGTERM')
+      await exited
+    },
+    log: () => log,
+  }
+  await m.start()
+  started.add(m)
+  return m
+}
+
+export async function bridge__cleanup(): Promise<void> {
+  await Promise.allSettled([...started].map((s) => s.stop()))
+  started.clear()
+}
+
+/** A subscriber that records topics and payloads (QoS 1, MQTT 5 unless told). */
+export async function bridge__subscriber(port: number, filter: string, options: Record<string, unknown> = {}): Promise<{client: MqttClient; got: Array<{topic: string; payload: string; retain: boolean; properties: Record<string, unknown> | undefined}>}> {
+  const client = await mqttjs__connect(port, {protocolVersion: 5, ...options})
+  const got: Array<{topic: string; payload: string; retain: boolean; properties: Record<string, unknown> | undefined}> = []
+  client.on('message', (topic, payload, packet) => got.push({topic, payload: payload.toString(), retain: packet.retain, properties: packet.properties as Record<string, unknown> | undefined}))
+  await client.subscribeAsync(filter, {qos: 1, rap: true})
+  return {client, got}
+}
+
+/** Waits until `check` holds (polling), or throws with `what` after `timeoutMs`. */
+export async function bridge__until(check: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`)
+    await sleep(50)
+  }
+}
+
+/** Waits until every bridge of `m` is up. */
+export async function bridge__up(m: Mqttkit, timeoutMs = 10_000): Promise<void> {
+  await bridge__until(
+    () => m.bridges.status().every((s) => s.state === 'up'),
+    () => `bridges not up: ${JSON.stringify(m.bridges.status())}`,
+    timeoutMs,
+  )
+}
+
+/** Publishes `count` QoS 1 messages `prefix0..` to `topic` in order, each waiting for its PUBACK in batches of 100. */
+export async function bridge__publish(client: MqttClient, topic: string, count: number, prefix = 'm'): Promise<void> {
+  for (let i = 0; i < count; i += 100) {
+    const batch = []
+    for (let k = i; k < Math.min(count, i + 100); k++) batch.push(client.publishAsync(topic, `${prefix}${k}`, {qos: 1}))
+    await Promise.all(batch)
+  }
+}
