@@ -34,18 +34,26 @@ async function refused(args: string[]): Promise<string> {
 describe('mqttkit broker --config bridges / --bridge', () => {
   it('refuses a bad bridge entry at start with one line naming the entry and the field', async () => {
     const bad = configFile(`bridges:\n  - name: cloud\n    url: mqtt://127.0.0.1:1884\n    topics:\n      - pattern: 'sensors/#'\n        direction: sideways\n`)
-    const out = await refused(['--config', bad])
-    expect(out).toMatch(/bridge "cloud" \(bridges\[0\]\)\.topics\[0\]\.direction must be out, in or both, got "sideways"/)
-    expect(out).not.toMatch(/listening on/)
     const line = configFile(`bridges:\n  - name: cloud\n    url: mqtt://127.0.0.1:1884\n    topics: ['sensors/# both 3']\n`)
-    expect(await refused(['--config', line])).toMatch(/bridge "cloud" \(bridges\[0\]\)\.topics\[0\]\.qos must be 0, 1 or 2, got 3/)
     const scheme = configFile(`bridges:\n  - name: cloud\n    url: http://127.0.0.1:1884\n    topics: ['a/#']\n`)
-    expect(await refused(['--config', scheme])).toMatch(/bridge "cloud" \(bridges\[0\]\)\.url: unsupported scheme http:/)
     const unknown = configFile(`bridges:\n  - name: cloud\n    url: mqtt://127.0.0.1:1884\n    topic: ['a/#']\n`)
-    expect(await refused(['--config', unknown])).toMatch(/bridge "cloud" \(bridges\[0\]\): unknown field "topic"/)
-    expect(await refused(['--bridge', 'cloud=mqtt://127.0.0.1:1884', '--bridge-topic', 'other=a/# out 1'])).toMatch(/--bridge-topic "other=a\/# out 1": no bridge named "other"/)
-    expect(await refused(['--bridge', 'cloud=mqtt://127.0.0.1:1884', '--bridge-topic', 'cloud=a/# out 1 local/#'])).toMatch(/--bridge-topic cloud: topic rule .* has 4 words/)
-  })
+    // Started together: each is a CLI start of its own (a couple of seconds on a busy machine).
+    const [o1, o2, o3, o4, o5, o6] = await Promise.all([
+      refused(['--config', bad]),
+      refused(['--config', line]),
+      refused(['--config', scheme]),
+      refused(['--config', unknown]),
+      refused(['--bridge', 'cloud=mqtt://127.0.0.1:1884', '--bridge-topic', 'other=a/# out 1']),
+      refused(['--bridge', 'cloud=mqtt://127.0.0.1:1884', '--bridge-topic', 'cloud=a/# out 1 local/#']),
+    ])
+    expect(o1).toMatch(/bridge "cloud" \(bridges\[0\]\)\.topics\[0\]\.direction must be out, in or both, got "sideways"/)
+    expect(o1).not.toMatch(/listening on/)
+    expect(o2).toMatch(/bridge "cloud" \(bridges\[0\]\)\.topics\[0\]\.qos must be 0, 1 or 2, got 3/)
+    expect(o3).toMatch(/bridge "cloud" \(bridges\[0\]\)\.url: unsupported scheme http:/)
+    expect(o4).toMatch(/bridge "cloud" \(bridges\[0\]\): unknown field "topic"/)
+    expect(o5).toMatch(/--bridge-topic "other=a\/# out 1": no bridge named "other"/)
+    expect(o6).toMatch(/--bridge-topic cloud: topic rule .* has 4 words/)
+  }, 90_000)
 
   it('--bridge NAME=URL --bridge-topic bridges to mosquitto; SIGHUP applies a new bridges list', async (ctx) => {
     if (!bridge__requireMosquitto(ctx)) return
@@ -77,5 +85,5 @@ describe('mqttkit broker --config bridges / --bridge', () => {
     writeFileSync(file, `bridges:\n  - name: second\n    url: nope\n    topics: ['a/#']\n`)
     r.child.kill('SIGHUP')
     await brokerCli__waitFor(r, /bridges not reloaded, the running ones are kept: .*bridge "second" \(bridges\[0\]\)\.url/)
-  })
+  }, 60_000)
 })

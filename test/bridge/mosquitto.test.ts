@@ -39,5 +39,5 @@ describe('bridge to mosquitto', () => {
     expect(there.got.filter((m) => m.topic === 'remote/sensors/b')).toHaveLength(1000)
     const [status] = local.bridges.status()
     expect(status).toMatchObject({name: 'cloud', state: 'up', sent: 1000, received: 1000, queued: 0, dropped: 0})
-  })
+  }, 60_000)
 })
