@@ -79,6 +79,16 @@ export interface BrokerOptions {
   maxRetained?: number
   /** Payload bytes of all retained messages; past it a NEW retained topic is refused (MQTT 5 PUBACK 0x97). Default 0: unlimited. */
   maxRetainedBytes?: number
+  /** Whether filters with `+`/`#` are accepted; false: SUBACK 0xA2 (3.1.1: 0x80), told in CONNACK. Default true. */
+  wildcardSubscriptionAvailable?: boolean
+  /** Whether SUBSCRIBE may carry a Subscription Identifier (MQTT 5); false: SUBACK 0xA1, told in CONNACK. Default true. */
+  subscriptionIdentifiersAvailable?: boolean
+  /** Whether `$share/group/filter` is accepted; false: SUBACK 0x9E (3.1.1: 0x80), told in CONNACK. Default true. */
+  sharedSubscriptionAvailable?: boolean
+  /** Whether MQTT 5 packets carry reason strings (CONNACK, DISCONNECT, PUBACK/PUBREC, SUBACK); false: none at all. Default true. */
+  sendReasonStrings?: boolean
+  /** Whether a client connecting with an empty client id gets one assigned; false: CONNACK 0x85 (3.1.1: return code 2). Default true. */
+  assignClientIds?: boolean
   /**
    * At listen(), raise this process's soft open-file limit to its hard limit when it is lower, and log the limit
    * (limits/open-files.ts, Linux). Default true; false leaves the process's limits to the host application.
@@ -113,6 +123,11 @@ export interface ResolvedOptions {
   retainTtl: number
   maxRetained: number
   maxRetainedBytes: number
+  wildcardSubscriptionAvailable: boolean
+  subscriptionIdentifiersAvailable: boolean
+  sharedSubscriptionAvailable: boolean
+  sendReasonStrings: boolean
+  assignClientIds: boolean
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -139,6 +154,11 @@ export const DEFAULTS: ResolvedOptions = {
   retainTtl: 0,
   maxRetained: 0,
   maxRetainedBytes: 0,
+  wildcardSubscriptionAvailable: true,
+  subscriptionIdentifiersAvailable: true,
+  sharedSubscriptionAvailable: true,
+  sendReasonStrings: true,
+  assignClientIds: true,
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -146,6 +166,12 @@ function positive(name: string, value: number | undefined, fallback: number, min
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`)
   }
+  return value
+}
+
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`)
   return value
 }
 
@@ -176,5 +202,10 @@ export function options__resolve(o: BrokerOptions): ResolvedOptions {
     retainTtl: positive('retainTtl', o.retainTtl, DEFAULTS.retainTtl, 0, 0xffff_ffff),
     maxRetained: positive('maxRetained', o.maxRetained, DEFAULTS.maxRetained, 0),
     maxRetainedBytes: positive('maxRetainedBytes', o.maxRetainedBytes, DEFAULTS.maxRetainedBytes, 0),
+    wildcardSubscriptionAvailable: flag('wildcardSubscriptionAvailable', o.wildcardSubscriptionAvailable, DEFAULTS.wildcardSubscriptionAvailable),
+    subscriptionIdentifiersAvailable: flag('subscriptionIdentifiersAvailable', o.subscriptionIdentifiersAvailable, DEFAULTS.subscriptionIdentifiersAvailable),
+    sharedSubscriptionAvailable: flag('sharedSubscriptionAvailable', o.sharedSubscriptionAvailable, DEFAULTS.sharedSubscriptionAvailable),
+    sendReasonStrings: flag('sendReasonStrings', o.sendReasonStrings, DEFAULTS.sendReasonStrings),
+    assignClientIds: flag('assignClientIds', o.assignClientIds, DEFAULTS.assignClientIds),
   }
 }

@@ -59,6 +59,16 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
+const CAPS = 'CAPABILITIES'
+/** MQTT 5 capabilities the broker may switch off (told in CONNACK); names as the CONNACK properties. */
+const capabilityFlags = {
+  'wildcard-subscription-available': Flags.boolean({description: 'accept filters with + and # (--no-…: SUBACK 0xA2, 3.1.1 0x80) [default: true]', allowNo: true, helpGroup: CAPS}),
+  'subscription-identifiers-available': Flags.boolean({description: 'accept MQTT 5 subscription identifiers (--no-…: SUBACK 0xA1) [default: true]', allowNo: true, helpGroup: CAPS}),
+  'shared-subscription-available': Flags.boolean({description: 'accept $share/group/filter (--no-…: SUBACK 0x9E, 3.1.1 0x80) [default: true]', allowNo: true, helpGroup: CAPS}),
+  'send-reason-strings': Flags.boolean({description: 'put reason strings in MQTT 5 CONNACK, DISCONNECT, PUBACK and SUBACK (--no-…: none at all) [default: true]', allowNo: true, helpGroup: CAPS}),
+  'assign-client-ids': Flags.boolean({description: 'give clients with an empty client id one (--no-…: CONNACK 0x85, 3.1.1 return code 2) [default: true]', allowNo: true, helpGroup: CAPS}),
+}
+
 export default class BrokerCommand extends Command {
   static override description = 'Run the MQTT broker (MQTT 3.1, 3.1.1 and 5.0)'
   static override enableJsonFlag = true
@@ -97,6 +107,7 @@ export default class BrokerCommand extends Command {
     'retain-ttl': Flags.integer({description: 'seconds a retained message is kept, then deleted (an MQTT 5 message expiry wins when shorter; counts across restarts) [default: none]', min: 0, max: 0xffff_ffff, helpGroup: GROUP}),
     'max-retained': Flags.integer({description: 'retained topics kept; a new one past it is refused (MQTT 5 PUBACK 0x97) [default: unlimited]', min: 0, helpGroup: GROUP}),
     'max-retained-bytes': Flags.integer({description: 'payload bytes of all retained messages; a new topic past it is refused (MQTT 5 PUBACK 0x97) [default: unlimited]', min: 0, helpGroup: GROUP}),
+    ...capabilityFlags,
     'shared-strategy': Flags.string({
       description: 'how a $share group picks the member for each message [default: round-robin]',
       options: ['round-robin', 'random', 'sticky'],
@@ -112,6 +123,7 @@ export default class BrokerCommand extends Command {
     const file: Record<string, ConfigValue> = flags.config === undefined ? {} : await config__load(flags.config, fileKeys()).catch((e: Error) => this.error(e.message, {exit: 1}))
     const pick = <T extends ConfigValue>(name: string, fallback: T): T => ((flags as Record<string, unknown>)[name] ?? file[name] ?? fallback) as T
     const opt = (name: string): number | undefined => ((flags as Record<string, unknown>)[name] ?? file[name]) as number | undefined
+    const bool = (name: string): boolean | undefined => ((flags as Record<string, unknown>)[name] ?? file[name]) as boolean | undefined
 
     const host = pick('mqtt-host', '0.0.0.0')
     const port = pick('mqtt-port', 1883)
@@ -170,6 +182,11 @@ export default class BrokerCommand extends Command {
       retainTtl: opt('retain-ttl'),
       maxRetained: opt('max-retained'),
       maxRetainedBytes: opt('max-retained-bytes'),
+      wildcardSubscriptionAvailable: bool('wildcard-subscription-available'),
+      subscriptionIdentifiersAvailable: bool('subscription-identifiers-available'),
+      sharedSubscriptionAvailable: bool('shared-subscription-available'),
+      sendReasonStrings: bool('send-reason-strings'),
+      assignClientIds: bool('assign-client-ids'),
       retainAvailable: ((flags as Record<string, unknown>)['retain-available'] ?? file['retain-available']) as boolean | undefined,
     }
 

@@ -153,7 +153,7 @@ export class Connection {
     this.closeReason ||= reason ?? (reasonCode === undefined ? 'closed by the broker' : reason__name(reasonCode))
     if (reasonCode !== undefined && CLIENT_FAULTS.has(reasonCode)) events__emit(this.ctx, 'clientError', this.client, new Error(this.closeReason))
     if (reasonCode !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
-      const properties = reason && this.requestProblemInformation ? {reasonString: reason} : undefined
+      const properties = reason && this.requestProblemInformation && this.ctx.options.sendReasonStrings ? {reasonString: reason} : undefined
       try {
         this.send({cmd: 'disconnect', reasonCode, properties})
       } catch {

@@ -34,7 +34,7 @@ export function connect__refuse(connection: Connection, reasonCode: number, reas
   ctx.logger.info(`client ${connection.label} refused: ${reason} (${reason__name(reasonCode)})`)
   const connack: IConnackPacket =
     connection.protocolVersion === 5
-      ? {cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason}}
+      ? {cmd: 'connack', sessionPresent: false, reasonCode, properties: ctx.options.sendReasonStrings ? {reasonString: reason} : undefined}
       : {cmd: 'connack', sessionPresent: false, returnCode: reason__toV3Connack(reasonCode)}
   connection.send(connack)
   connection.close(undefined, reason)
@@ -101,6 +101,11 @@ function checkClientId(connection: Connection, packet: IConnectPacket): string |
     }
     if (v === 3) {
       connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 requires a client id')
+      return null
+    }
+    if (!connection.ctx.options.assignClientIds) {
+      // --no-assign-client-ids: the server rejects the id (MQTT 5 [MQTT-3.1.3-8] 0x85; 3.1.1 [MQTT-3.1.3-9] code 2).
+      connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, 'empty client id: this broker assigns none')
       return null
     }
     id = `mqttkit-${randomBytes(8).toString('hex')}`
@@ -319,9 +324,9 @@ function connack(connection: Connection, sessionPresent: boolean, auth: {method:
   properties.maximumPacketSize = o.maxPacketSize
   if (o.topicAliasMaximum > 0) properties.topicAliasMaximum = o.topicAliasMaximum
   // Absent means "available", but saying so explicitly helps people reading packet dumps.
-  properties.wildcardSubscriptionAvailable = true
-  properties.subscriptionIdentifiersAvailable = true
-  properties.sharedSubscriptionAvailable = true
+  properties.wildcardSubscriptionAvailable = o.wildcardSubscriptionAvailable
+  properties.subscriptionIdentifiersAvailable = o.subscriptionIdentifiersAvailable
+  properties.sharedSubscriptionAvailable = o.sharedSubscriptionAvailable
   if (connection.requestResponseInformation) properties.responseInformation = `response/${connection.clientId}`
   if (auth !== undefined) {
     properties.authenticationMethod = auth.method

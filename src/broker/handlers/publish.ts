@@ -118,7 +118,7 @@ function ack(connection: Connection, cmd: 'puback' | 'pubrec', id: number, reaso
   let encoded: Buffer
   if (v5 && reasonCode !== 0) {
     // Reason strings only for failures, and only when the client did not opt out [MQTT-3.1.2-29].
-    const reasonString = reasonCode >= 0x80 && connection.requestProblemInformation ? reason__name(reasonCode).slice(5) : undefined
+    const reasonString = reasonCode >= 0x80 && connection.requestProblemInformation && connection.ctx.options.sendReasonStrings ? reason__name(reasonCode).slice(5) : undefined
     const packet: Packet = reasonString === undefined ? {cmd, messageId: id, reasonCode} : {cmd, messageId: id, reasonCode, properties: {reasonString}}
     encoded = protocol__encode(packet, 5)
   } else {

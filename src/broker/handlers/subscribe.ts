@@ -6,7 +6,7 @@
 import type {Connection} from '../connection/connection.js'
 import {delivery__deliver} from '../session/delivery.js'
 import type {SubscriptionRecord} from '../store/store.js'
-import {topic__parseShared, topic__validateFilter} from '../topics/index.js'
+import {topic__hasWildcard, topic__parseShared, topic__validateFilter} from '../topics/index.js'
 import {type ISubscribePacket, ReasonCode, reason__name, reason__toV3Suback} from '../../protocol/index.js'
 import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 
@@ -41,6 +41,12 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
       connection.close(ReasonCode.ProtocolError, 'No Local set on a shared subscription')
       return
     }
+    const unavailable = capability(ctx.options, sub.topic, shared, subscriptionId)
+    if (unavailable !== 0) {
+      records.push(unavailable)
+      verdicts.push(0)
+      continue
+    }
     const record: SubscriptionRecord = {
       filter: sub.topic,
       qos: Math.min(sub.qos, ctx.options.maxQos) as 0 | 1 | 2,
@@ -59,6 +65,17 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   }
   if (pending) return Promise.all(verdicts).then((codes) => apply(connection, packet, records, codes))
   apply(connection, packet, records, verdicts as number[])
+}
+
+/**
+ * A feature the broker was configured without, as CONNACK told the client (MQTT 5 §3.2.2.3.11-13): SUBACK 0x9E for
+ * a shared subscription, 0xA1 for a subscription identifier, 0xA2 for a wildcard filter; 0 when available.
+ */
+function capability(o: Connection['ctx']['options'], filter: string, shared: boolean, subscriptionId: number | undefined): number {
+  if (shared && !o.sharedSubscriptionAvailable) return ReasonCode.SharedSubscriptionsNotSupported
+  if (subscriptionId !== undefined && !o.subscriptionIdentifiersAvailable) return ReasonCode.SubscriptionIdentifiersNotSupported
+  if (!o.wildcardSubscriptionAvailable && topic__hasWildcard(filter)) return ReasonCode.WildcardSubscriptionsNotSupported
+  return 0
 }
 
 function apply(connection: Connection, packet: ISubscribePacket, records: Array<SubscriptionRecord | number>, verdicts: number[]): void {
@@ -88,7 +105,7 @@ function apply(connection: Connection, packet: ISubscribePacket, records: Array<
   }
   if (accepted.length > 0) ctx.sessions.persist(session)
   // [MQTT-3.8.4-1] SUBACK with the same packet id, before any retained message.
-  const failed = v5 && connection.requestProblemInformation ? granted.filter((code) => code >= 0x80) : []
+  const failed = v5 && connection.requestProblemInformation && ctx.options.sendReasonStrings ? granted.filter((code) => code >= 0x80) : []
   const properties = failed.length > 0 ? {reasonString: [...new Set(failed)].map((c) => reason__name(c)).join(', ')} : undefined
   connection.send({cmd: 'suback', messageId: packet.messageId, granted, properties})
   for (let i = 0; i < accepted.length; i++) sendRetained(connection, accepted[i]!, added[i]!)

@@ -1,6 +1,7 @@
 // Step 7: what the broker grants an MQTT 5 client (the CONNACK properties, with the specification's defaults
 // for absent ones) and whether wildcard and shared subscriptions are really accepted.
 import {randomBytes} from 'node:crypto'
+import type {IClientOptions} from 'mqtt'
 
 import {mqtt__connect, mqtt__end, mqtt__subscribe} from '../mqtt.js'
 import {reason__suback} from '../reasons.js'
@@ -59,9 +60,10 @@ export const mqtt5Check: Check = {
       const wildTopic = session__topic(ctx, '+')
       const wild = await mqtt__subscribe(c, {[wildTopic]: {qos: 0}}, ctx.timeoutMs)
       const shared = await mqtt__subscribe(c, {[`$share/mqttkit-doctor/${session__topic(ctx, 'shared')}`]: {qos: 0}}, ctx.timeoutMs)
+      const probes = await probeIdsAndReasons(ctx.target!.clientOptions, ctx.timeoutMs)
       const subCode = (r: typeof wild) => (typeof r.error?.code === 'number' ? reason__suback(r.error.code) : r.error?.message)
       const tried = {wildcardSubscribe: wild.error ? subCode(wild) : 'granted', sharedSubscribe: shared.error ? subCode(shared) : 'granted'}
-      const data = {...caps, ...tried}
+      const data = {...caps, ...tried, ...probes}
       const detail = [
         `maximum QoS ${caps.maximumQoS}`,
         `receive maximum ${caps.receiveMaximum}`,
@@ -71,6 +73,8 @@ export const mqtt5Check: Check = {
         `wildcard subscriptions ${tried.wildcardSubscribe === 'granted' ? 'yes' : `no (${tried.wildcardSubscribe})`}`,
         `shared subscriptions ${tried.sharedSubscribe === 'granted' ? 'yes' : `no (${tried.sharedSubscribe})`}`,
         `subscription identifiers ${caps.subscriptionIdentifiersAvailable ? 'yes' : 'no'}`,
+        `assigned client ids ${probes.assignClientIds === 'yes' ? 'yes' : `no (${probes.assignClientIds})`}`,
+        `reason strings ${probes.reasonStrings}`,
         `session expiry ${caps.sessionExpiryInterval} s (asked ${ASKED_EXPIRY} s)`,
         ...(caps.serverKeepAlive === null ? [] : [`server keep-alive ${caps.serverKeepAlive} s`]),
       ].join(', ')
@@ -87,4 +91,24 @@ export const mqtt5Check: Check = {
       await mqtt__end(c, {properties: {sessionExpiryInterval: 0}})
     }
   },
+}
+
+/**
+ * Two capabilities CONNACK does not advertise, probed with one short connection each: whether an empty client id
+ * gets one assigned (or is refused, e.g. 0x85), and whether refusals carry reason strings, seen on the CONNACK that
+ * refuses an authentication method no broker knows (0x8C bad authentication method, a refusal that harms nothing).
+ */
+async function probeIdsAndReasons(options: IClientOptions, timeoutMs: number): Promise<{assignClientIds: string; reasonStrings: 'yes' | 'no' | 'unknown'}> {
+  const empty = await mqtt__connect({...options, protocolVersion: 5, clientId: '', clean: true, will: undefined}, timeoutMs)
+  let assignClientIds = 'yes'
+  if (empty.client) await mqtt__end(empty.client)
+  else assignClientIds = empty.reasonCode === undefined ? String(empty.error?.message ?? 'no CONNACK') : `0x${empty.reasonCode.toString(16)}`
+  const method = await mqtt__connect(
+    {...options, protocolVersion: 5, clean: true, will: undefined, properties: {authenticationMethod: `mqttkit-doctor-probe-${randomBytes(3).toString('hex')}`}},
+    timeoutMs,
+  )
+  let reasonStrings: 'yes' | 'no' | 'unknown' = 'unknown'
+  if (method.client) await mqtt__end(method.client)
+  else if (method.connack !== undefined) reasonStrings = method.connack.properties?.reasonString === undefined ? 'no' : 'yes'
+  return {assignClientIds, reasonStrings}
 }
