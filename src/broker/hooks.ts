@@ -81,7 +81,11 @@ export type DropReason =
 export interface Hooks {
   /** CONNECT credentials; false or HookError refuses the connection (0x86 bad user name or password by default). */
   authenticate(client: ClientInfo, username: string | undefined, password: Buffer | undefined): Awaitable<boolean>
-  /** A PUBLISH from a client; false drops it (PUBACK 0x87 in MQTT 5, silently in 3.1.1). */
+  /**
+   * A PUBLISH (or a will) from a client; false drops it (PUBACK 0x87 in MQTT 5, acknowledged and dropped in 3.1.1).
+   * The default refuses `$SYS/...`, which the broker owns (a client could otherwise spoof its statistics); an ACL
+   * grants it only with a rule that names `$SYS` (wildcards do not cover `$` topics).
+   */
   authorizePublish(client: ClientInfo, message: StoredMessage): Awaitable<boolean>
   /** One subscription of a SUBSCRIBE; false refuses it (SUBACK 0x87 in MQTT 5, 0x80 in 3.1.1). */
   authorizeSubscribe(client: ClientInfo, subscription: SubscriptionRecord): Awaitable<boolean>
@@ -113,9 +117,14 @@ export interface Hooks {
   onWill(client: ClientInfo, will: StoredMessage): Awaitable<void>
 }
 
+/** `$SYS` or `$SYS/...`: the broker's own topics. */
+export function topic__isSys(topic: string): boolean {
+  return topic.startsWith('$SYS') && (topic.length === 4 || topic.charCodeAt(4) === 0x2f)
+}
+
 export const defaultHooks: Hooks = {
   authenticate: () => true,
-  authorizePublish: () => true,
+  authorizePublish: (_client, message) => !topic__isSys(message.topic),
   authorizeSubscribe: () => true,
   authorizeForward: () => true,
   onConnect: () => {},

@@ -3,6 +3,7 @@
  * speaks in the packet types re-exported here, so the codec could be swapped without touching the broker.
  */
 import './quiet-debug.js' // before mqtt-packet loads: see that module
+import './strict.js' // the parser checks mqtt-packet leaves out
 import {createRequire} from 'node:module'
 import mqttPacket from 'mqtt-packet'
 import type {IPublishPacket, Packet, Parser} from 'mqtt-packet'

@@ -1,3 +1,4 @@
 export * from './codec.js'
 export * from './reason-codes.js'
 export * from './versions.js'
+export * from './fit.js'

@@ -19,6 +19,7 @@ import {
   PacketReader,
   type ProtocolVersion,
   protocol__encode,
+  protocol__encodeWithin,
   reason__name,
 } from '../../protocol/index.js'
 import {keepalive__watch} from './keepalive.js'
@@ -111,7 +112,20 @@ export class Connection {
 
   /** Encodes and writes a packet for this client's protocol level. */
   send(packet: Packet): void {
-    this.write(protocol__encode(packet, this.protocolVersion))
+    const max = this.clientMaximumPacketSize
+    if (max === 0) {
+      this.write(protocol__encode(packet, this.protocolVersion))
+      return
+    }
+    // [MQTT-3.1.2-24] nothing over the client's Maximum Packet Size: optional properties go first (protocol/fit.ts);
+    // a packet that still does not fit is not sent and the connection closes (a DISCONNECT that does not fit is
+    // simply left out of that close).
+    const encoded = protocol__encodeWithin(packet, this.protocolVersion, max)
+    if (encoded !== null) this.write(encoded)
+    else if (packet.cmd !== 'disconnect') {
+      this.ctx.logger.warn(`client ${this.label}: ${packet.cmd.toUpperCase()} does not fit in the client's Maximum Packet Size of ${max} bytes, closing [MQTT-3.1.2-24]`)
+      this.close(undefined, `${packet.cmd} over the client's maximum packet size`)
+    }
   }
 
   /** Writes bytes; writes of one tick are corked into as few syscalls as the stream allows. */

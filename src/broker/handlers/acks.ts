@@ -35,9 +35,21 @@ function finishOutgoing(connection: Connection, id: number): void {
   if (session.queued > 0) delivery__drain(ctx, session)
 }
 
+/**
+ * An acknowledgement of the wrong kind for the flow its packet id is in (PUBREC or PUBCOMP for a QoS 1 delivery,
+ * PUBACK for a QoS 2 one, before or after PUBREL) is a protocol violation and closes the connection
+ * [MQTT-4.8.0-1] (5.0: [MQTT-4.13.1-1], DISCONNECT 0x82). An id with no delivery at all stays harmless: after a
+ * reconnection a client may acknowledge what the broker already forgot.
+ */
+function wrongKind(connection: Connection, cmd: string, id: number, qos: number): void {
+  connection.ctx.logger.warn(`client ${connection.label}: ${cmd.toUpperCase()} for the QoS ${qos} delivery ${id}, closing [MQTT-4.8.0-1]`)
+  connection.close(ReasonCode.ProtocolError, `${cmd.toUpperCase()} for a QoS ${qos} delivery`)
+}
+
 export function handlePuback(connection: Connection, packet: IPubackPacket): void {
   const id = packet.messageId ?? 0
   const record = connection.session!.outgoing.get(id)
+  if (record !== undefined && record.message.qos === 2) return wrongKind(connection, 'puback', id, 2)
   const known = record !== undefined && record.state === 'publish' && record.message.qos === 1
   observe(connection, 'onPubAck', 'puback', id, packet.reasonCode, known ? record.message : undefined, known)
   if (!known) {
@@ -51,6 +63,7 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
   const id = packet.messageId ?? 0
   const session = connection.session!
   const record = session.outgoing.get(id)
+  if (record !== undefined && record.message.qos === 1) return wrongKind(connection, 'pubrec', id, 1)
   const known = record !== undefined && record.message.qos === 2
   observe(connection, 'onPubRec', 'pubrec', id, packet.reasonCode, known ? record.message : undefined, known)
   if (record === undefined || !known) {
@@ -77,6 +90,7 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
 export function handlePubcomp(connection: Connection, packet: IPubcompPacket): void {
   const id = packet.messageId ?? 0
   const record = connection.session!.outgoing.get(id)
+  if (record !== undefined && record.message.qos === 1) return wrongKind(connection, 'pubcomp', id, 1)
   const known = record !== undefined && record.state === 'pubrel'
   observe(connection, 'onPubComp', 'pubcomp', id, packet.reasonCode, known ? record.message : undefined, known)
   if (!known) {

@@ -149,7 +149,12 @@ function checkWill(connection: Connection, packet: IConnectPacket): WillRecord |
   const ctx = connection.ctx
   const bad = topic__validateName(will.topic, {maxLength: ctx.options.maxTopicLength, maxLevels: ctx.options.maxTopicLevels})
   if (bad !== null) {
-    connect__refuse(connection, ReasonCode.TopicNameInvalid, `will topic invalid: ${bad}`)
+    if (connection.protocolVersion === 5) connect__refuse(connection, ReasonCode.TopicNameInvalid, `will topic invalid: ${bad}`)
+    else {
+      // 3.1/3.1.1 have no CONNACK code for it: a CONNECT that breaks the format is closed without one [MQTT-3.1.4-1].
+      ctx.logger.warn(`client ${connection.label}: will topic invalid (${bad}), closing [MQTT-3.1.4-1]`)
+      connection.close(undefined, `will topic invalid: ${bad}`)
+    }
     return false
   }
   const qos = will.qos ?? 0
@@ -312,7 +317,8 @@ function recheckQueue(ctx: Connection['ctx'], session: Session): void {
 }
 
 function connack(connection: Connection, sessionPresent: boolean, auth: {method: string; data?: Buffer} | undefined): IConnackPacket {
-  if (connection.protocolVersion !== 5) return {cmd: 'connack', sessionPresent, returnCode: 0}
+  // MQTT 3.1 has no Session Present flag: its CONNACK's first byte is 0 (the flag exists from 3.1.1 on).
+  if (connection.protocolVersion !== 5) return {cmd: 'connack', sessionPresent: connection.protocolVersion === 4 && sessionPresent, returnCode: 0}
   const o = connection.ctx.options
   const properties: NonNullable<IConnackPacket['properties']> = {}
   // [MQTT-3.2.2-16] a server-assigned id is reported back.

@@ -7,7 +7,7 @@
 import type {Connection} from '../connection/connection.js'
 import type {StoredMessage} from '../store/store.js'
 import {topic__validateName} from '../topics/index.js'
-import {type IPublishPacket, type Packet, ReasonCode, protocol__ack, protocol__encode, reason__name} from '../../protocol/index.js'
+import {type IPublishPacket, type Packet, ReasonCode, protocol__ack, protocol__encodeWithin, reason__name} from '../../protocol/index.js'
 import {events__emit, hooks__decide, hooks__isThenable, hooks__notify} from './hook-call.js'
 import {message__payload, message__payloadValid, message__properties} from './message.js'
 import {publishRate__check} from '../limits/publish-rate.js'
@@ -86,7 +86,9 @@ function accept(connection: Connection, message: StoredMessage, id: number, refu
   const ctx = connection.ctx
   const qos = message.qos
   if (refused !== 0) {
-    ctx.logger.debug(`client ${connection.label}: PUBLISH to ${message.topic} not authorized`)
+    // A client writing to the broker's own $SYS topics is worth a line in the log, not just a debug one.
+    const sys = message.topic.startsWith('$SYS')
+    ctx.logger[sys ? 'warn' : 'debug'](`client ${connection.label}: PUBLISH to ${message.topic} not authorized${sys ? ' ($SYS belongs to the broker)' : ''}`)
     // MQTT 5 says why; 3.1.1 has no negative ack, so the message is acknowledged and dropped [MQTT-3.3.5-2].
     if (qos > 0) ack(connection, qos === 1 ? 'puback' : 'pubrec', id, connection.protocolVersion === 5 ? refused : 0, false)
     return
@@ -120,7 +122,13 @@ function ack(connection: Connection, cmd: 'puback' | 'pubrec', id: number, reaso
     // Reason strings only for failures, and only when the client did not opt out [MQTT-3.1.2-29].
     const reasonString = reasonCode >= 0x80 && connection.requestProblemInformation && connection.ctx.options.sendReasonStrings ? reason__name(reasonCode).slice(5) : undefined
     const packet: Packet = reasonString === undefined ? {cmd, messageId: id, reasonCode} : {cmd, messageId: id, reasonCode, properties: {reasonString}}
-    encoded = protocol__encode(packet, 5)
+    // Within the client's Maximum Packet Size [MQTT-3.1.2-24]: the reason string goes first; under 4 bytes, nothing fits.
+    const fitted = protocol__encodeWithin(packet, 5, connection.clientMaximumPacketSize)
+    if (fitted === null) {
+      connection.close(undefined, `${cmd} over the client's maximum packet size`)
+      return
+    }
+    encoded = fitted
   } else {
     encoded = protocol__ack(cmd, id)
   }

@@ -9,6 +9,14 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
     connection.close(ReasonCode.ProtocolError, 'UNSUBSCRIBE without a topic filter')
     return
   }
+  for (const filter of packet.unsubscriptions) {
+    if (filter === '') {
+      // [MQTT-4.7.3-1] a topic filter is at least one character long: an empty one is malformed, not "no such
+      // subscription" (0x11).
+      connection.close(ReasonCode.MalformedPacket, 'UNSUBSCRIBE with an empty topic filter')
+      return
+    }
+  }
   const ctx = connection.ctx
   const session = connection.session!
   const codes: number[] = []

@@ -45,6 +45,8 @@ function checkLimits(topic: string, levels: number, limits: TopicLimits | undefi
 export function topic__validateName(topic: string, limits?: TopicLimits): string | null {
   const n = topic.length
   if (n === 0) return 'topic name is empty [MQTT-4.7.3-1]'
+  // `$share/` introduces a shared subscription's filter (§4.8.2): as a topic name nobody could subscribe to it.
+  if (topic.charCodeAt(0) === 0x24 && (topic === '$share' || topic.startsWith(SHARE_PREFIX))) return 'a topic name cannot start with $share/ (§4.8.2)'
   let levels = 1
   for (let i = 0; i < n; i++) {
     const c = topic.charCodeAt(i)
