@@ -4,7 +4,6 @@
  * user did not choose one, and (for long-running commands) reconnection with back-off reported on stderr.
  */
 import mqtt, {type IConnackPacket, type IClientOptions, type IPublishPacket, type MqttClient, type Packet} from 'mqtt'
-import ora, {type Ora} from 'ora'
 import {
   ClientError,
   ExitCode,
@@ -14,6 +13,7 @@ import {
 } from './errors.js'
 import {client__mqttOptions, type ClientSettings, type ProtocolVersion} from './options.js'
 import type {ConnectProperties, WillProperties} from './properties.js'
+import {spinner__create, type Spinner} from './spinner.js'
 
 export interface ConnectOptions {
   /** Show a spinner (the caller decides: a TTY on stderr and not --json). */
@@ -84,8 +84,8 @@ function attempt(options: IClientOptions, debug: ConnectOptions['debug']): Promi
 
 export async function client__connect(settings: ClientSettings, opts: ConnectOptions): Promise<Connection> {
   const where = settings.target.display
-  let spinner: Ora | undefined
-  if (opts.spinner) spinner = ora({text: `Connecting to ${where}`, stream: process.stderr}).start()
+  let spinner: Spinner | undefined
+  if (opts.spinner) spinner = (await spinner__create({text: `Connecting to ${where}`, stream: process.stderr}, true)).start()
   let version = settings.protocolVersion
   try {
     for (;;) {

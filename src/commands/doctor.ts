@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 import chalk from 'chalk'
-import ora from 'ora'
 
 import {ClientCommand} from '../client/command.js'
 import {connectionFlags, type ConnectionFlagValues} from '../client/flags.js'
 import {client__mqttOptions, client__settingsFromFlags} from '../client/options.js'
+import {spinner__create} from '../client/spinner.js'
 import {checks__select} from '../doctor/checks/index.js'
 import {DEFAULT_PORTS} from '../doctor/checks/ports.js'
 import {platform__isLoopback} from '../doctor/platform/listeners.js'
@@ -81,7 +81,7 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
     // The spinner goes to stderr and only on a terminal: piped output and --json stay clean. A pseudo-terminal
     // of width 0 (script(1), some CI runners) would make ora clear an unbounded number of lines, so it needs a width.
     const onTerminal = Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0
-    const spinner = ora({text: 'checking…', stream: process.stderr, isSilent: json || !onTerminal, discardStdin: false})
+    const spinner = await spinner__create({text: 'checking…', stream: process.stderr, discardStdin: false}, !json && onTerminal)
     spinner.start()
     const running = new Set<string>()
     const report = await doctor__run(checks__select(flags.check), options, {

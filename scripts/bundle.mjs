@@ -1,0 +1,53 @@
+// The CLI as users start it (issue 20): esbuild bundles the entry (src/cli/run.ts, oclif inside) and the commands that
+// scripts call in loops (pub, sub) with everything they import, into dist/bundle/; code loaded only on some paths
+// (ora on a terminal) stays a dynamic import, so a chunk of its own. The other commands are one-line re-exports of
+// their tsc output in dist/commands/: they find files next to their modules (the SQLite worker, bench's forked
+// workers, package.json for $SYS, the web page), which a bundle would move, and they are not start-up bound.
+// oclif reads dist/bundle/commands/ (package.json "oclif.commands"), so the committed manifest points there too.
+// Run after tsc (npm run build).
+import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {build} from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const out = join(root, 'dist/bundle')
+const BUNDLED = ['pub', 'sub']
+
+rmSync(out, {recursive: true, force: true})
+const {metafile} = await build({
+  absWorkingDir: root,
+  entryPoints: {run: 'src/cli/run.ts', ...Object.fromEntries(BUNDLED.map((id) => [`commands/${id}`, `src/commands/${id}.ts`]))},
+  outdir: out,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Native addons stay in node_modules; oclif's TypeScript support (never used by bin/run.js) is left out; ws's
+  // optional native helpers are still picked up at run time when installed.
+  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx', 'tsx/*'],
+  // The CommonJS dependencies call require() for Node's built-ins: an ES module has none of its own.
+  banner: {js: "import {createRequire as __bundleRequire} from 'node:module'; const require = __bundleRequire(import.meta.url);"},
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+})
+// Which sources each output holds: test/project/startup-imports.test.ts maps the files a command loads to them.
+writeFileSync(join(root, 'dist/bundle-meta.json'), JSON.stringify(metafile))
+
+function commandFiles(dir, prefix = '') {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((entry) => {
+    if (entry.isDirectory()) return commandFiles(join(dir, entry.name), `${prefix}${entry.name}/`)
+    return entry.name.endsWith('.js') ? [`${prefix}${entry.name.slice(0, -3)}`] : []
+  })
+}
+
+for (const id of commandFiles(join(root, 'dist/commands'))) {
+  if (BUNDLED.includes(id)) continue
+  const stub = join(out, 'commands', `${id}.js`)
+  mkdirSync(dirname(stub), {recursive: true})
+  const target = relative(dirname(stub), join(root, 'dist/commands', `${id}.js`))
+  writeFileSync(stub, `// Not bundled (scripts/bundle.mjs says why): the tsc build of src/commands/${id}.ts.\nexport {default} from '${target}'\n`)
+}
