@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import module from 'node:module'
 
-// Node >= 22.1 keeps the compiled bundle on disk between runs (Node 20 has no compile cache: the bundle alone helps
-// there). Enabled before the bundle is imported, so it covers it.
+// Node >= 22.1 keeps compiled code on disk between runs (Node 20 has no compile cache: the bundle alone helps there).
+// Enabled before anything else is imported, so it covers all of it.
 module.enableCompileCache?.()
 
-const {cli__run} = await import('../dist/bundle/run.js')
+// --version, --help and the commands scripts call in loops run from the esbuild bundle (oclif inside, see
+// scripts/bundle.mjs); the other commands are oclif as installed, with their tsc build, so oclif loads only once.
+const {BUNDLED} = await import('../dist/bundle/bundled.js')
+const first = process.argv[2]
+const {cli__run} = await import(first === undefined || first.startsWith('-') || BUNDLED.includes(first) ? '../dist/bundle/run.js' : '../dist/cli/run.js')
 await cli__run(import.meta.url)

@@ -1,9 +1,11 @@
 // The CLI as users start it (issue 20): esbuild bundles the entry (src/cli/run.ts, oclif inside) and the commands that
 // scripts call in loops (pub, sub) with everything they import, into dist/bundle/; code loaded only on some paths
-// (ora on a terminal) stays a dynamic import, so a chunk of its own. The other commands are one-line re-exports of
-// their tsc output in dist/commands/: they find files next to their modules (the SQLite worker, bench's forked
-// workers, package.json for $SYS, the web page), which a bundle would move, and they are not start-up bound.
-// oclif reads dist/bundle/commands/ (package.json "oclif.commands"), so the committed manifest points there too.
+// (ora on a terminal) stays a dynamic import, so a chunk of its own. bin/run.js runs this bundle for --version,
+// --help and those commands (dist/bundle/bundled.js lists them).
+// The other commands are not bundled: they find files next to their modules (the SQLite worker, bench's forked
+// workers, package.json for $SYS, the web page), which a bundle would move. bin/run.js starts them with oclif as
+// installed (dist/cli/run.js, the tsc build of the same entry), and dist/bundle/commands/ holds one-line re-exports
+// of their tsc build, so oclif finds every command in one directory (package.json "oclif.commands", the manifest).
 // Run after tsc (npm run build).
 import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
@@ -43,6 +45,8 @@ function commandFiles(dir, prefix = '') {
     return entry.name.endsWith('.js') ? [`${prefix}${entry.name.slice(0, -3)}`] : []
   })
 }
+
+writeFileSync(join(out, 'bundled.js'), `// Written by scripts/bundle.mjs: the commands bin/run.js runs from this bundle.\nexport const BUNDLED = ${JSON.stringify(BUNDLED)}\n`)
 
 for (const id of commandFiles(join(root, 'dist/commands'))) {
   if (BUNDLED.includes(id)) continue

@@ -1,7 +1,8 @@
 /**
- * The CLI's entry, run by bin/run.js from the bundle esbuild makes of it (scripts/bundle.mjs, dist/bundle/run.js):
- * oclif itself, from the manifest, answers --version and --help and finds the command; the bundled commands share
- * this bundle's copy of oclif (issue 20: one file to compile instead of hundreds to resolve and read).
+ * The CLI's entry, run by bin/run.js in one of two builds of this same file: the esbuild bundle
+ * (dist/bundle/run.js, oclif inside, sharing its copy with the bundled commands: one file to compile instead of
+ * hundreds to resolve and read) for --version, --help, pub and sub; the tsc build (dist/cli/run.js, oclif from
+ * node_modules) for the commands that are not bundled (scripts/bundle.mjs says why), so oclif loads only once.
  */
 import {execute, settings} from '@oclif/core'
 
