@@ -7,7 +7,7 @@
 // installed (dist/cli/run.js, the tsc build of the same entry), and dist/bundle/commands/ holds one-line re-exports
 // of their tsc build, so oclif finds every command in one directory (package.json "oclif.commands", the manifest).
 // Run after tsc (npm run build).
-import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
@@ -36,6 +36,11 @@ const {metafile} = await build({
   logLevel: 'warning',
   metafile: true,
 })
+// A bundle moves code away from its directory: a bundled module of ours that finds files next to itself through
+// import.meta would look in the wrong place. Such a command is not bundled (or the module finds its files otherwise).
+const moved = Object.keys(metafile.inputs).filter((file) => file.startsWith('src/') && /import\.meta\.(url|dirname|filename)/.test(readFileSync(join(root, file), 'utf8')))
+if (moved.length > 0) throw new Error(`scripts/bundle.mjs: bundled modules use import.meta (paths would move): ${moved.join(', ')}`)
+
 // Which sources each output holds: test/project/startup-imports.test.ts maps the files a command loads to them.
 writeFileSync(join(root, 'dist/bundle-meta.json'), JSON.stringify(metafile))
 
