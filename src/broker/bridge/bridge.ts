@@ -17,7 +17,7 @@ import type {Logger} from '../logger.js'
 import type {BridgeConfig} from './config.js'
 import {LINK_WINDOW, type LinkBroker, LocalLink} from './local-link.js'
 import {path__in, path__out} from './path.js'
-import {type RemoteTls, remote__backoff, remote__connect} from './remote.js'
+import {type RemoteTls, remote__backoff, remote__connect, remote__load} from './remote.js'
 import {BridgeRules, type CompiledRule} from './rules.js'
 
 export interface BridgeCounters {
@@ -95,6 +95,7 @@ export class Bridge {
     this.state = 'connecting'
     await this.link.connect()
     await this.link.subscribe(this.rules.out.map((r) => ({topic: r.localFilter, qos: r.qos})))
+    await remote__load()
     this.connectRemote()
   }
 

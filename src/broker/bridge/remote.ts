@@ -12,7 +12,7 @@ import {readFileSync} from 'node:fs'
 import net from 'node:net'
 import {Duplex} from 'node:stream'
 import tls from 'node:tls'
-import mqtt, {type IClientOptions, MqttClient} from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
 import {type BridgeConfig, BridgeConfigError} from './config.js'
 
 /** TLS material read once at start (a missing file stops the broker then, not at the first reconnect). */
@@ -63,8 +63,17 @@ function options(config: BridgeConfig, clientId: string, material: RemoteTls): I
   return o
 }
 
-/** Connects (without waiting) to `url`; mqtt.js events tell the rest. */
+let mqttjs: typeof import('mqtt') | undefined
+
+/** Imports mqtt.js, once, when a bridge starts: a broker without bridges never loads it (issue 20: start-up). */
+export async function remote__load(): Promise<void> {
+  mqttjs ??= await import('mqtt')
+}
+
+/** Connects (without waiting) to `url`; mqtt.js events tell the rest. Needs remote__load() first. */
 export function remote__connect(config: BridgeConfig, url: string, clientId: string, material: RemoteTls): MqttClient {
+  if (mqttjs === undefined) throw new Error('remote__connect before remote__load')
+  const {default: mqtt, MqttClient} = mqttjs
   const o = options(config, clientId, material)
   const parsed = new URL(url)
   const scheme = parsed.protocol.slice(0, -1)
