@@ -86,7 +86,7 @@ function camel(key: string): string {
  */
 function words(line: string): string[] | null {
   const out: string[] = []
-  const re = /\s*(?:"([^"]*)"|'([^']*)'|(\S+))/gy
+  const re = /\s*(?:"([^"]*)"|'([^']*)'|([^\s"']\S*))/gy
   let m: RegExpExecArray | null
   let at = 0
   while ((m = re.exec(line)) !== null) {
