@@ -111,6 +111,12 @@ function checkClientId(connection: Connection, packet: IConnectPacket): string |
     id = `mqttkit-${randomBytes(8).toString('hex')}`
     connection.assignedClientId = v === 5 ? id : undefined
   }
+  // `$bridge/<name>` is the session of one of the broker's own bridges (bridge/local-link.ts): no network client
+  // may take it over.
+  if (id.startsWith('$bridge/') && connection.meta.transport !== 'bridge') {
+    connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, 'client ids starting with $bridge/ are reserved for the broker\'s bridges')
+    return null
+  }
   if (id.length > connection.ctx.options.maxClientIdLength) {
     connect__refuse(connection, ReasonCode.ClientIdentifierNotValid, `client id longer than ${connection.ctx.options.maxClientIdLength} characters`)
     return null
