@@ -1,5 +1,6 @@
 // Every doctor check, in report order: the machine first, then the broker under test step by step.
 import type {Check} from '../types.js'
+import {bridgesCheck} from './bridges.js'
 import {connectCheck} from './connect.js'
 import {dnsCheck} from './dns.js'
 import {dockerCheck} from './docker.js'
@@ -28,6 +29,7 @@ export const ALL_CHECKS: Check[] = [
   roundtripCheck,
   retainedCheck,
   mqtt5Check,
+  bridgesCheck,
 ]
 
 /** `--check port --check target` keeps checks whose id starts with one of the given prefixes. */
