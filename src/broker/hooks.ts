@@ -122,9 +122,18 @@ export function topic__isSys(topic: string): boolean {
   return topic.startsWith('$SYS') && (topic.length === 4 || topic.charCodeAt(4) === 0x2f)
 }
 
+/**
+ * A bridge from mosquitto (`notifications true`, its default) announces its own state as a retained message and a
+ * will on `$SYS/broker/connection/<its client id>/state`: the one `$SYS` topic a client may write, as it describes
+ * that client and no broker statistic (docs/bridges.md; `mqttkit doctor` reads it).
+ */
+function topic__isOwnBridgeState(client: ClientInfo, topic: string): boolean {
+  return topic === `$SYS/broker/connection/${client.id}/state`
+}
+
 export const defaultHooks: Hooks = {
   authenticate: () => true,
-  authorizePublish: (_client, message) => !topic__isSys(message.topic),
+  authorizePublish: (client, message) => !topic__isSys(message.topic) || topic__isOwnBridgeState(client, message.topic),
   authorizeSubscribe: () => true,
   authorizeForward: () => true,
   onConnect: () => {},

@@ -37,6 +37,9 @@ describe('bridge loops', () => {
         () => `mosquitto's bridge did not connect: ${mosq.log().slice(-2000)}`,
       )
       await sleep(300)
+      // mosquitto's notification (retained, and its will) on $SYS/broker/connection/<its id>/state is let in.
+      const id = kit.broker.clients.list({connected: true}).find((c) => c.id.includes('tokit'))!.id
+      await bridge__until(() => kit.broker.retained.get(`$SYS/broker/connection/${id}/state`)?.payload.toString() === '1', () => 'no bridge notification')
       const here = await bridge__subscriber(kit.port, 'sensors/#')
       const there = await bridge__subscriber(mosq.port, 'sensors/#')
       const pubHere = await mqttjs__connect(kit.port, {protocolVersion: 5})
