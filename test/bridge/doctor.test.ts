@@ -40,6 +40,17 @@ describe('doctor: bridges', () => {
     expect(r.fix?.[0]).toContain('bridge gone:')
   })
 
+  it("reports a mosquitto bridge into mqttkit by its notification, and as down once mosquitto is gone (its will)", async (ctx) => {
+    if (!bridge__requireMosquitto(ctx)) return
+    const kit = await bridge__mqttkit()
+    const mosq = await bridge__mosquitto(['connection tokit', `address 127.0.0.1:${kit.port}`, 'remote_clientid site-bridge', 'topic a/# both 1'])
+    await bridge__until(() => kit.broker.retained.get('$SYS/broker/connection/site-bridge/state')?.payload.toString() === '1', () => 'no notification')
+    expect(await bridgesResult(kit.port)).toMatchObject({status: 'ok', data: {bridges: {'site-bridge': 'up'}}})
+    await mosq.stop()
+    await bridge__until(() => kit.broker.retained.get('$SYS/broker/connection/site-bridge/state')?.payload.toString() === '0', () => 'no will')
+    expect(await bridgesResult(kit.port)).toMatchObject({status: 'warn', data: {bridges: {'site-bridge': 'down'}}})
+  })
+
   it('skips a broker without bridges', async () => {
     const kit = await bridge__mqttkit()
     expect(await bridgesResult(kit.port)).toMatchObject({status: 'skip', detail: 'the broker reports no bridges'})
