@@ -14,7 +14,9 @@ import {type Logger, logger__create} from './logger.js'
 import {type BrokerOptions, type ResolvedOptions, options__resolve} from './options.js'
 import {Router} from './router.js'
 import {SessionRegistry} from './session/registry.js'
+import {ClusterNode} from './cluster/node.js'
 import {MemoryStore} from './store/memory.js'
+import {RedisStore} from './store/redis.js'
 import type {Store, StoredMessage} from './store/store.js'
 import {topic__validateName} from './topics/index.js'
 import {type ConnectionMeta, type ListenerSpec, type RunningListener, transport__listen} from './transport/index.js'
@@ -80,6 +82,8 @@ export class Broker {
   readonly options: ResolvedOptions
   readonly store: Store
   readonly logger: Logger
+  /** This broker as a cluster node (options.cluster with a RedisStore; cluster/node.ts); undefined otherwise. */
+  readonly cluster: ClusterNode | undefined
   /** The retained messages: set/get/delete/forEach/match, count, bytes (retained/api.ts, docs/library.md). */
   readonly retained: RetainedMessages
   listeners: RunningListener[] = []
@@ -135,6 +139,11 @@ export class Broker {
     }
     // Background write failures of the store (a group commit nobody waited for) are logged, never thrown.
     this.store.onError ??= (error: Error) => this.logger.error(`store ${this.store.name}: ${error.message}`)
+    if (options.cluster !== undefined) {
+      if (!(this.store instanceof RedisStore)) throw new Error('cluster needs a Redis store (--store redis://...)')
+      this.cluster = new ClusterNode(this.ctx, this.store, options.cluster)
+      this.ctx.cluster = this.cluster
+    }
     router.attach(this.ctx)
     this.retained = new RetainedMessages(router.retained, this.ctx, (message) => this.publish(message))
     sessions.attach(this.ctx)
@@ -192,6 +201,8 @@ export class Broker {
     const snapshot = await this.store.open()
     for (const message of snapshot.retained) this.ctx.router.retained.restore(message)
     this.ctx.sessions.restore(snapshot)
+    // A cluster node takes no sessions from the snapshot: it registers and adopts its earlier incarnation's.
+    await this.cluster?.start()
     if (snapshot.sessions.length + snapshot.retained.length > 0) {
       this.logger.info(`restored ${snapshot.sessions.length} session(s), ${snapshot.retained.length} retained message(s), ${snapshot.queued.length} queued message(s) from ${this.store.name}`)
     }
@@ -291,6 +302,8 @@ export class Broker {
     if (wasOpen) {
       for (let i = 0; i < 50 && !this.ctx.acks.idle; i++) await new Promise((r) => setTimeout(r, 10))
       await this.store.flush()
+      // Its sessions are written: leave the cluster so a survivor adopts them at once.
+      await this.cluster?.stop()
       await this.store.close()
     }
     this.state = 'closed'

@@ -11,7 +11,7 @@ import type {Logger} from './logger.js'
 import type {ResolvedOptions} from './options.js'
 import type {Router} from './router.js'
 import type {SessionRegistry} from './session/registry.js'
-import type {Store} from './store/store.js'
+import type {Store, StoredMessage} from './store/store.js'
 
 /** Counters the broker keeps as it runs; `broker.stats` adds the table sizes, and $SYS publishes both. */
 export interface BrokerStats {
@@ -36,6 +36,23 @@ export interface BrokerStats {
   retainedExpired: number
 }
 
+/**
+ * What the cluster (cluster/node.ts) is told by the router and CONNECT; absent on a single node. Kept to these
+ * few calls so the core does not know how the cluster works.
+ */
+export interface ClusterHooks {
+  /** A message accepted on this node (a client's, a will, the broker's own): forward it to the nodes it concerns. */
+  published(message: StoredMessage, from: string | null): void
+  /** May this delivery happen here (the cluster restricts messages forwarded for some sessions only)? */
+  admitPlain(message: StoredMessage, clientId: string): boolean
+  admitShared(message: StoredMessage, filter: string, clientId: string): boolean
+  /** A (client, filter) subscription appeared in or left the router. */
+  subscribed(filter: string): void
+  unsubscribed(filter: string): void
+  /** Before CONNECT takes the session: make this node its owner (resolves), or refuse (rejects with a reason). */
+  claim(connection: Connection): Promise<void>
+}
+
 export interface BrokerContext {
   readonly options: ResolvedOptions
   readonly store: Store
@@ -52,6 +69,8 @@ export interface BrokerContext {
   /** Messages queued past --max-queued, broker-wide, and the publisher pausing it drives. */
   readonly budget: QueueBudget
   readonly events: EventEmitter
+  /** Set when the broker is a cluster node (a Redis store with `cluster` options). */
+  cluster?: ClusterHooks
   closing: boolean
 }
 

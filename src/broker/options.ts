@@ -3,6 +3,7 @@
  * in. Defaults are documented in docs/broker.md; keep the two in step.
  */
 import type {AuthFiles} from './auth/hooks.js'
+import type {ClusterOptions} from './cluster/node.js'
 import type {Hooks} from './hooks.js'
 import type {LogLevel, Logger} from './logger.js'
 import type {Store} from './store/store.js'
@@ -14,6 +15,11 @@ export interface BrokerOptions {
   listeners?: ListenerSpec[]
   /** Default: a new MemoryStore. */
   store?: Store
+  /**
+   * Makes this broker a node of a cluster: every broker on the same Redis (a RedisStore with the same cluster name)
+   * acts as one broker (docs/cluster.md). Needs a RedisStore.
+   */
+  cluster?: ClusterOptions
   /**
    * Hooks replacing the defaults one by one (and those of `auth`). An `authenticate` hook here makes
    * allow-anonymous its own decision: `broker.configure({allowAnonymous})` then refuses.

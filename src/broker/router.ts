@@ -101,14 +101,16 @@ export class Router {
   /** Adds a subscription of a session; true when the filter was new for it. */
   subscribe(clientId: string, record: SubscriptionRecord): boolean {
     const shared = topic__parseShared(record.filter)
-    if (shared !== null) return this.shared.add(shared.group, shared.filter, clientId, record)
-    return this.trie.add(record.filter, clientId, record)
+    const added = shared !== null ? this.shared.add(shared.group, shared.filter, clientId, record) : this.trie.add(record.filter, clientId, record)
+    if (added) this.ctx.cluster?.subscribed(record.filter)
+    return added
   }
 
   unsubscribe(clientId: string, filter: string): boolean {
     const shared = topic__parseShared(filter)
-    if (shared !== null) return this.shared.remove(shared.group, shared.filter, clientId)
-    return this.trie.remove(filter, clientId)
+    const removed = shared !== null ? this.shared.remove(shared.group, shared.filter, clientId) : this.trie.remove(filter, clientId)
+    if (removed) this.ctx.cluster?.unsubscribed(filter)
+    return removed
   }
 
   get subscriptionCount(): number {
@@ -123,6 +125,8 @@ export class Router {
    */
   publish(message: StoredMessage, from: string | null): number {
     if (message.retain && this.ctx.options.retainAvailable) this.retained.store(message)
+    // A cluster node forwards it to the nodes with matching subscriptions first (cluster/node.ts).
+    this.ctx.cluster?.published(message, from)
     return this.route(message, from)
   }
 
@@ -170,10 +174,12 @@ export class Router {
   private readonly collect = (clientId: string, sub: SubscriptionRecord): void => {
     // [MQTT-3.8.3-3] No Local: not back to the publisher.
     if (sub.noLocal && clientId === this.from) return
+    if (this.ctx.cluster !== undefined && !this.ctx.cluster.admitPlain(this.message!, clientId)) return
     this.matches.add(clientId, sub)
   }
 
   private readonly onShared = (clientId: string, sub: SubscriptionRecord): void => {
+    if (this.ctx.cluster !== undefined && !this.ctx.cluster.admitShared(this.message!, sub.filter, clientId)) return
     this.deliverTo(clientId, sub.qos, sub.retainAsPublished, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId])
   }
 

@@ -27,6 +27,8 @@ import {message__payload, message__payloadValid, message__properties} from './me
 
 /** Connections whose will passed authorizePublish (connect__accept runs again after an async verdict). */
 const willChecked = new WeakSet<Connection>()
+/** Connections whose cluster node owns their session now (connect__accept runs again after the claim). */
+const clusterClaimed = new WeakSet<Connection>()
 
 /** A refusal: CONNACK with the code (3.1.1: the nearest return code) then close [MQTT-3.2.2-5]. */
 export function connect__refuse(connection: Connection, reasonCode: number, reason: string): void {
@@ -255,6 +257,20 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
     }
     if (hooks__isThenable(verdict)) void verdict.then(next)
     else next(verdict)
+    return
+  }
+
+  // A cluster node first becomes the session's owner (the node holding it releases it: cluster/node.ts).
+  if (ctx.cluster !== undefined && !clusterClaimed.has(connection)) {
+    clusterClaimed.add(connection)
+    ctx.cluster.claim(connection).then(
+      () => {
+        if (connection.state !== 'closed') connect__accept(connection, packet, auth)
+      },
+      (error: Error) => {
+        if (connection.state !== 'closed') connect__refuse(connection, ReasonCode.ServerUnavailable, error.message)
+      },
+    )
     return
   }
 

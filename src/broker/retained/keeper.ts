@@ -136,13 +136,16 @@ export class RetainedKeeper {
     return undefined
   }
 
-  /** Deletes the topic's retained message and tells the store; true when there was one. */
-  delete(topic: string): boolean {
+  /**
+   * Deletes the topic's retained message and tells the store (unless `tellStore` is false: another cluster node
+   * deleted it and wrote that already); true when there was one.
+   */
+  delete(topic: string, tellStore = true): boolean {
     const old = this.tree.get(topic)
     if (old === undefined) return false
     this.tree.delete(topic)
     this.payloadBytes -= old.payload.length
-    this.ctx.store.setRetained({topic, payload: Buffer.alloc(0), qos: 0, retain: true})
+    if (tellStore) this.ctx.store.setRetained({topic, payload: Buffer.alloc(0), qos: 0, retain: true})
     return true
   }
 

@@ -75,6 +75,18 @@ export class SessionRegistry {
     if (will !== undefined) this.publishWill(session.clientId, will, session.client)
   }
 
+  /**
+   * The session moves to another cluster node (cluster/node.ts): it leaves this node's memory and router, its
+   * timers stop, and nothing changes in the store (the new owner loads it from there).
+   */
+  release(session: Session): void {
+    if (this.sessions.get(session.clientId) !== session) return
+    this.sessions.delete(session.clientId)
+    this.clearTimers(session)
+    this.ctx.budget.drop(session)
+    for (const filter of session.subscriptions.keys()) this.ctx.router.unsubscribe(session.clientId, filter)
+  }
+
   /** Called when the session's connection went away. */
   disconnected(session: Session): void {
     session.connection = null
@@ -171,9 +183,11 @@ export class SessionRegistry {
   /** Rebuilds sessions, queues and inflight windows from a store snapshot (broker start). */
   restore(snapshot: StoreSnapshot): void {
     const now = Date.now()
+    const restored: Session[] = []
     for (const record of snapshot.sessions) {
       const client: ClientInfo = {id: record.clientId, protocolVersion: record.protocolVersion, transport: 'tcp', remoteAddress: ''}
       const session = this.create(record.clientId, record.protocolVersion, record.expiryInterval, client)
+      restored.push(session)
       session.stored = true
       session.clientKnown = false
       // A session connected when the broker stopped counts as disconnected from this start. Its will, stored
@@ -205,7 +219,8 @@ export class SessionRegistry {
     }
     // Clocks that ran out while the broker was down act now, before any client can connect (a clean session
     // stored for its will ends here and publishes it; a 3.1.1 will, delay 0, goes out); the others are armed.
-    for (const session of [...this.sessions.values()]) {
+    // Only the sessions of this snapshot: a cluster node restores one moved session at a time (cluster/node.ts).
+    for (const session of restored) {
       try {
         this.expiryDue(session)
         if (this.sessions.get(session.clientId) === session && session.will !== undefined) this.willDue(session)

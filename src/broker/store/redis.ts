@@ -17,7 +17,7 @@
  * broker acknowledges nothing it could not keep; the batch stays pending and is retried every second, `onError`
  * hears about the first failure of an outage only, and `onRecovered` about its end.
  */
-import {Redis, type RedisOptions} from 'ioredis'
+import {type ChainableCommander, Redis, type RedisOptions} from 'ioredis'
 import {StoreError} from './errors.js'
 import {
   redisCodec__inflight,
@@ -60,6 +60,7 @@ interface Batch {
   retained: Array<[string, Buffer | null]>
   queue: Array<[string, Values<number>]>
   inflight: Array<[string, Values<string>]>
+  commands: Array<(multi: ChainableCommander) => void>
 }
 
 const RETRY_MS = 1000
@@ -111,6 +112,8 @@ export class RedisStore implements Store {
   private cascade = new Set<string>()
   private queue = new Map<string, Values<number>>()
   private inflight = new Map<string, Values<string>>()
+  /** Extra commands for the next commit, after the records (the cluster's inbox entries and acks). */
+  private commands: Array<(multi: ChainableCommander) => void> = []
   private pending = 0
   private waiters: Waiter[] = []
   private writing: Promise<void> | null = null
@@ -130,6 +133,27 @@ export class RedisStore implements Store {
   /** The connection (for the cluster module, which shares it); undefined before open(). */
   get client(): Redis | undefined {
     return this.redis
+  }
+
+  /**
+   * False (set by the cluster before open()): the snapshot carries retained messages only; sessions, queues and
+   * inflight records are loaded per client by the node that owns them (loadClient).
+   */
+  sessionsAtOpen = true
+
+  /** True while commits fail (Redis unreachable): the cluster refuses new connections then. */
+  get unavailable(): boolean {
+    return this.failing
+  }
+
+  /**
+   * Adds commands to the next commit's MULTI, after the records recorded before them: what they say is then
+   * applied together with the state it depends on, and flush() covers them (the cluster's cross-node entries).
+   */
+  command(add: (multi: ChainableCommander) => void): void {
+    this.assertOpen()
+    this.commands.push(add)
+    this.touched()
   }
 
   /** A new connection to the same Redis with the same settings (the cluster's blocking stream reader needs its own). */
@@ -296,6 +320,10 @@ export class RedisStore implements Store {
     let purged = 0
 
     const snapshot: StoreSnapshot = {retained: [], sessions: [], queued: [], inflight: []}
+    if (!this.sessionsAtOpen) {
+      clients.length = 0
+      for (const key of Object.keys(sessions)) delete sessions[key]
+    }
     for (const [topic, value] of Object.entries(retained)) {
       const message = redisCodec__toMessage(value)
       if (expired(message)) {
@@ -360,7 +388,9 @@ export class RedisStore implements Store {
       retained: [...this.retained],
       queue: [...this.queue],
       inflight: [...this.inflight],
+      commands: this.commands,
     }
+    this.commands = []
     this.retained = new Map()
     this.sessions = new Map()
     this.cascade = new Set()
@@ -395,6 +425,7 @@ export class RedisStore implements Store {
     }
     for (const [clientId, values] of batch.queue) fields(k.queue(clientId), clientId, values)
     for (const [clientId, values] of batch.inflight) fields(k.inflight(clientId), clientId, values)
+    for (const add of batch.commands) add(multi)
     multi.set(k.alive, String(Date.now()))
     const replies = await multi.exec()
     // EXEC answers null when the transaction was aborted, and an error per failed command otherwise.
@@ -461,6 +492,7 @@ export class RedisStore implements Store {
     }
     restore(this.queue, batch.queue)
     restore(this.inflight, batch.inflight)
+    this.commands = [...batch.commands, ...this.commands]
     this.pending += 1
   }
 
