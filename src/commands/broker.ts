@@ -10,6 +10,8 @@ import type {ListenerSpec} from '../broker/transport/index.js'
 import {transport__busyNote, transport__describe, transport__listenersFromFlags, transport__portFlag, transportFlags, type TransportFlagValues} from '../broker/transport/flags.js'
 import {transport__reloadAll} from '../broker/transport/reload.js'
 import {store__fromFlags, storeFlags} from '../broker/store/flags.js'
+import {RedisStore} from '../broker/store/redis.js'
+import {cluster__fromFlags, clusterFlags} from '../broker/cluster/flags.js'
 import {openFiles__format} from '../broker/limits/open-files.js'
 import {BRIDGE_FLAG_NAMES, bridge__configFromFlags, bridgeFlags} from '../broker/bridge/flags.js'
 import {BridgeManager, type BridgeStatus} from '../broker/bridge/index.js'
@@ -114,6 +116,7 @@ export default class BrokerCommand extends Command {
     }),
     ...transportFlags,
     ...storeFlags,
+    ...clusterFlags,
     ...securityFlags,
     ...bridgeFlags,
   }
@@ -161,6 +164,8 @@ export default class BrokerCommand extends Command {
     const options: BrokerOptions = {
       listeners,
       store,
+      // A Redis store makes the broker a cluster node (broker/cluster/, docs/cluster.md).
+      cluster: store instanceof RedisStore ? cluster__fromFlags(storeValue('node-id'), port) : undefined,
       logLevel,
       ...security.options,
       maxConnections: opt('max-connections'),
@@ -235,6 +240,7 @@ export default class BrokerCommand extends Command {
       const files = broker.openFiles?.soft == null ? '' : `, open files: ${openFiles__format(broker.openFiles.soft)}`
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name}${files})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
+      if (broker.cluster !== undefined) this.log(`  cluster node ${chalk.cyan(broker.cluster.nodeId)}, ${broker.cluster.nodeCount} node(s) alive`)
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
       for (const b of bridgeConfigs) this.log(`  bridge ${chalk.cyan(b.name)} to ${b.urls.join(', ')} (${b.topics.map((t) => `${t.localPrefix}${t.pattern} ${t.direction} ${t.qos}`).join('; ')})`)
       for (const note of security.notes) this.log(`  ${note}`)

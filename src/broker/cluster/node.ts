@@ -67,6 +67,7 @@ export class ClusterNode implements ClusterHooks {
   private index!: SubscriptionIndex
   private running = false
   private timer: NodeJS.Timeout | null = null
+  private sysTimer: NodeJS.Timeout | null = null
   /** Incarnations registered in Redis (alive or waiting for adoption), refreshed every lease tick. */
   alive = new Set<string>()
   private healthySince: number | null = null
@@ -134,6 +135,24 @@ export class ClusterNode implements ClusterHooks {
     void this.readLog()
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 4)))
     this.timer.unref()
+    const every = this.ctx.options.sysInterval
+    if (every > 0) {
+      this.publishSys()
+      this.sysTimer = setInterval(() => this.publishSys(), every * 1000)
+      this.sysTimer.unref()
+    }
+  }
+
+  /** `$SYS/broker/cluster/node` (this node's id) and `.../nodes` (alive nodes as this one sees them). */
+  private publishSys(): void {
+    const sys = (topic: string, value: string) =>
+      this.ctx.router.publish({topic: `$SYS/broker/cluster/${topic}`, payload: Buffer.from(value), qos: 0, retain: true}, null)
+    try {
+      sys('node', this.nodeId)
+      sys('nodes', String(this.nodeCount))
+    } catch (error) {
+      this.ctx.logger.warn(`$SYS cluster publish failed: ${String(error)}`)
+    }
   }
 
   private async register(): Promise<void> {
@@ -151,6 +170,7 @@ export class ClusterNode implements ClusterHooks {
     if (!this.running) return
     this.running = false
     if (this.timer !== null) clearInterval(this.timer)
+    if (this.sysTimer !== null) clearInterval(this.sysTimer)
     this.reader?.disconnect()
     this.logReader?.disconnect()
     await this.redis.del(this.keys.lease(this.inc)).catch(() => undefined)
@@ -435,6 +455,8 @@ export class ClusterNode implements ClusterHooks {
 
   /** Another node wants the client: close it here (0x8E), hand the session over through the next commit. */
   private async release(clientId: string, to: string): Promise<void> {
+    // Our own request, found in the inbox of a node we adopted since: we hold the session already.
+    if (to === this.inc) return
     const pending = this.claims.get(clientId)
     if (pending !== undefined) {
       pending.deferred.push(to)

@@ -211,6 +211,8 @@ export class RedisStore implements Store {
 
   setRetained(message: StoredMessage): void {
     this.assertOpen()
+    // A cluster node's $SYS topics describe that node only: they are not shared through Redis.
+    if (!this.sessionsAtOpen && message.topic.startsWith('$SYS/')) return
     this.retained.set(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
     this.touched()
   }
