@@ -13,13 +13,18 @@ afterEach(async () => {
   await bridge__cleanup()
 })
 
+/** Test certificates mosquitto can read: started as root, it reads them as its own user. */
+function readablePki(): ReturnType<typeof pki__make> {
+  const pki = pki__make()
+  chmodSync(pki.dir, 0o755)
+  for (const f of readdirSync(pki.dir)) chmodSync(join(pki.dir, f), 0o644)
+  return pki
+}
+
 describe('bridge transports', () => {
   it('mqtts:// (MQTT 5, and 3.1.1 in bridge mode) with the CA file, and ws://', async (ctx) => {
     if (!bridge__requireMosquitto(ctx) || !requireProgram(ctx, '/usr/bin/openssl', 'openssl')) return
-    const pki = pki__make()
-    // mosquitto, started as root, reads the files as its own user.
-    chmodSync(pki.dir, 0o755)
-    for (const f of readdirSync(pki.dir)) chmodSync(join(pki.dir, f), 0o644)
+    const pki = readablePki()
     const tlsPort = await brokers__freePort()
     const wsPort = await brokers__freePort()
     const remote = await bridge__mosquitto([
@@ -50,9 +55,7 @@ describe('bridge transports', () => {
 
   it('a remote certificate that does not verify keeps the bridge down, with the reason', async (ctx) => {
     if (!bridge__requireMosquitto(ctx) || !requireProgram(ctx, '/usr/bin/openssl', 'openssl')) return
-    const pki = pki__make()
-    chmodSync(pki.dir, 0o755)
-    for (const f of readdirSync(pki.dir)) chmodSync(join(pki.dir, f), 0o644)
+    const pki = readablePki()
     const tlsPort = await brokers__freePort()
     await bridge__mosquitto([`listener ${tlsPort} 127.0.0.1`, `certfile ${pki.serverCert}`, `keyfile ${pki.serverKey}`])
     // No CA given: the system's CAs do not know the test CA.
