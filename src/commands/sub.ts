@@ -11,6 +11,9 @@ import {output__formatter} from '../client/output.js'
 import {payloadFormats, type PayloadFormat} from '../client/payload.js'
 import {propertyFlag, properties__any, properties__fromFlags, userPropertyFlag} from '../client/properties.js'
 import {record__jsonl} from '../client/record.js'
+import {chartFlags} from '../client/chart/flags.js'
+import type {ChartScreen} from '../client/chart/screen.js'
+import {duration__parseMs} from '../client/duration.js'
 import {subscriber__run, type StopReason} from '../client/subscriber.js'
 import {template__compile} from '../client/template.js'
 
@@ -43,6 +46,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     '<%= config.bin %> <%= command.id %> -t "config/#" --retained-only --remove-retained',
     '<%= config.bin %> <%= command.id %> -L mqtts://broker.example.com:8883/alerts --cafile ca.pem -q 1',
     '<%= config.bin %> <%= command.id %> -t "telemetry/+" --format hex -v --no-local --retain-handling 2',
+    '<%= config.bin %> <%= command.id %> -t "sensors/#" --chart --field data.temp --window 5m',
   ]
 
   static override flags = {
@@ -67,6 +71,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     jsonl: Flags.boolean({description: 'one JSON object per message: time, topic, qos, retain, payload, encoding, properties', helpGroup: OUT}),
     'no-newline': Flags.boolean({char: 'N', description: 'no newline after each message', helpGroup: OUT}),
     output: Flags.string({char: 'o', description: 'append messages to this file instead of stdout (plain, no colours)', helpGroup: OUT}),
+    ...chartFlags,
     debug: Flags.boolean({char: 'd', description: 'print every MQTT packet sent and received on stderr'}),
     quiet: Flags.boolean({description: 'no notes on stderr (errors still print)'}),
   }
@@ -102,6 +107,10 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     })
     const collected: Record<string, unknown>[] = []
     const sink = file ?? process.stdout
+    const chartWindowMs = flags.chart ? chartChecks(json, flags.window) : 0
+    // Notes go to stderr, or into the chart's side panel once it owns the screen.
+    let notify = this.notice
+    const notice = (line: string): void => notify(line)
 
     const connection = await client__connect(settings, {
       spinner: this.wantsSpinner(),
@@ -112,7 +121,7 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
     })
     const {client, version} = connection
     const where = settings.target.display
-    if (flags.reconnect) client__keepReconnecting(client, version, this.notice, where)
+    if (flags.reconnect) client__keepReconnecting(client, version, notice, where)
     else client.on('error', () => {})
     if (version !== 5 && (properties__any(props) || v5Options)) {
       this.notice('the broker speaks MQTT 3.1.1: MQTT 5 properties and subscription options are not sent')
@@ -126,7 +135,14 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
       if (error.code === 'EPIPE') controller.abort()
     }
     process.stdout.on('error', onPipeError)
+    let chart: ChartScreen | undefined
     try {
+      if (flags.chart) {
+        chart = await openChart(filters, flags.field, chartWindowMs, flags['series-max'] ?? 8, chalk.level > 0)
+        void chart.quit.then(() => controller.abort())
+        notify = chart.note
+      }
+      const screen = chart
       const result = await subscriber__run(
         connection,
         {
@@ -143,15 +159,19 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
           removeRetained: flags['remove-retained'],
           reconnect: flags.reconnect,
           signal: controller.signal,
-          deliver: json
-            ? (m) => collected.push(record__jsonl(m, format))
-            : (m) => {
-                sink.write(render(m))
-              },
+          deliver: screen
+            ? (m) => screen.add(m.topic, m.payload, m.timeMs)
+            : json
+              ? (m) => collected.push(record__jsonl(m, format))
+              : (m) => {
+                  sink.write(render(m))
+                },
         },
         version,
-        this.notice,
+        notice,
       )
+      chart?.close()
+      notify = this.notice
       if (process.stderr.isTTY && result.stoppedBy === 'timeout') this.notice(`-W ${flags.timeout}s elapsed`)
       await client__close(client)
       if (file) await new Promise<void>((resolve) => file.end(resolve))
@@ -173,12 +193,37 @@ Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -
       }
       return summary
     } finally {
+      chart?.close()
       process.removeListener('SIGINT', interrupt)
       process.removeListener('SIGTERM', interrupt)
       process.stdout.removeListener('error', onPipeError)
       if (!client.disconnected) client.end(true)
     }
   }
+}
+
+/** --chart's refusals, before anything connects; returns the window in ms. */
+function chartChecks(json: boolean, window: string | undefined): number {
+  if (json) throw new ClientError('--chart draws on the terminal: drop --json (or record with --jsonl)', ExitCode.usage)
+  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+    const which = process.stdout.isTTY === true ? 'stdin' : 'stdout'
+    throw new ClientError(`--chart needs a terminal (${which} is not one); to record messages use --jsonl instead`, ExitCode.usage)
+  }
+  return window === undefined ? 60_000 : duration__parseMs(window, '--window')
+}
+
+/** The chart and its drawing library are loaded here only, so sub without --chart never pays for them. */
+async function openChart(filters: string[], field: string | undefined, windowMs: number, seriesMax: number, color: boolean): Promise<ChartScreen> {
+  const [{chart__open}, {chart__parseField}] = await Promise.all([import('../client/chart/screen.js'), import('../client/chart/extract.js')])
+  return chart__open({
+    input: process.stdin,
+    output: process.stdout,
+    windowMs,
+    seriesMax,
+    field: field === undefined ? undefined : chart__parseField(field),
+    title: field === undefined ? filters.join(' ') : `${filters.join(' ')} · field ${field}`,
+    color,
+  })
 }
 
 function openOutput(path: string): WriteStream {
