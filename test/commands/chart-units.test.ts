@@ -174,29 +174,3 @@ describe('the screen', () => {
     expect(t.raw).toEqual([true, false])
   })
 })
-
-describe('lazy loading', () => {
-  it('pub and sub without --chart/--simulate never load the chart, its library or the simulator (static imports of dist/)', async () => {
-    const {existsSync, readFileSync} = await import('node:fs')
-    const {dirname, join, resolve} = await import('node:path')
-    const dist = resolve(import.meta.dirname, '../../dist')
-    if (!existsSync(join(dist, 'commands/sub.js'))) throw new Error('dist/ is missing: npm run build first')
-    /** Every module reached from `file` by static imports (dynamic `import()` is the point: not followed). */
-    const reach = (file: string, seen = new Set<string>()): Set<string> => {
-      if (seen.has(file)) return seen
-      seen.add(file)
-      const source = readFileSync(file, 'utf8')
-      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)) {
-        if (spec === undefined) continue
-        if (spec.startsWith('.')) reach(resolve(dirname(file), spec), seen)
-        else seen.add(`package:${spec}`)
-      }
-      return seen
-    }
-    for (const command of ['sub', 'pub']) {
-      const modules = [...reach(join(dist, `commands/${command}.js`))].map((m) => m.replace(dist, ''))
-      expect(modules).toContain('/client/connect.js')
-      expect(modules.filter((m) => /simple-ascii-chart|chart\/(view|screen|store)\.js|simulate\/(runner|session|setup)\.js/.test(m)), command).toEqual([])
-    }
-  })
-})

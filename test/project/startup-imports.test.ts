@@ -106,6 +106,20 @@ describe('modules loaded at start-up', () => {
     expect((await run.files).filter((f) => f.startsWith('node_modules/'))).toEqual([])
   })
 
+  it('pub and sub without --simulate/--chart load neither the simulator nor the chart and its drawing library', async () => {
+    const lazy = (f: string): boolean => pkg('simple-ascii-chart').test(f) || /^src\/client\/(chart|simulate)\/(?!flags\.ts$)/.test(f)
+    const port = String(broker.port)
+    const pub = await loaded([runJs, 'pub', '-h', '127.0.0.1', '-p', port, '-t', 'lazy', '-m', '1', '-q', '1', '-r'])
+    const sub = await loaded([runJs, 'sub', '-h', '127.0.0.1', '-p', port, '-t', 'lazy', '-C', '1'])
+    for (const files of [pub, sub]) {
+      expect(files.some((f) => f.startsWith('src/client/'))).toBe(true)
+      expect(files.filter(lazy)).toEqual([])
+    }
+    // …and --simulate does load the simulator (in a chunk of its own), so the check above can see it.
+    const simulated = await loaded([runJs, 'pub', '-h', '127.0.0.1', '-p', port, '--simulate', 'counter', '-t', 'lazy/%i', '--count', '1'])
+    expect(simulated).toContain('src/client/simulate/runner.ts')
+  })
+
   it('broker loads no client library, spinner, bench engine or doctor checks', async () => {
     const port = await brokers__freePort()
     const data = mkdtempSync(join(dir, 'data-'))
