@@ -77,7 +77,7 @@ const commands: Record<string, (port: number) => [string, string[]]> = {
     return ['/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]]
   },
   aedes: (port) => [process.execPath, ['--import', 'tsx', join(root, 'bench/aedes-server.ts'), '--port', String(port)]],
-  mqttkit: (port) => [process.execPath, [...mqttkitNodeArgs, join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error', '--max-queued', String(queue), '--data-dir', join(dir, 'mqttkit')]],
+  mqttkit: (port) => [process.execPath, [...mqttkitNodeArgs, join(root, 'bin/run.js'), 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--log-level', 'error', '--max-queued', String(queue), '--data-dir', join(dir, 'mqttkit'), '--no-web']],
 }
 
 async function start(name: string, crashes = 0): Promise<BrokerProcess> {

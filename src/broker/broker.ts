@@ -28,7 +28,7 @@ import {events__emit} from './handlers/hook-call.js'
 import {RetainedMessages} from './retained/api.js'
 import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
 import {AuthFiles} from './auth/hooks.js'
-import {BrokerClients, BrokerSettings, BrokerSubscriptions, type LiveSettings} from './management/index.js'
+import {BrokerClients, BrokerSettings, BrokerSubscriptions, BrokerUsers, type LiveSettings} from './management/index.js'
 
 export type {BrokerOptions} from './options.js'
 export type {BrokerStats} from './context.js'
@@ -105,6 +105,8 @@ export class Broker {
   /** The management API (management/): list, inspect and kick clients; see every subscription. */
   readonly clients: BrokerClients
   readonly subscriptions: BrokerSubscriptions
+  /** The users of the password file in `auth` (management/users.ts). */
+  readonly users: BrokerUsers
   private readonly settings: BrokerSettings
 
   constructor(options: BrokerOptions = {}) {
@@ -145,12 +147,15 @@ export class Broker {
       this.ctx.cluster = this.cluster
     }
     router.attach(this.ctx)
-    this.retained = new RetainedMessages(router.retained, this.ctx, (message) => this.publish(message))
+    this.retained = new RetainedMessages(router.retained, this.ctx, async (message) => {
+      await this.publish(message)
+    })
     sessions.attach(this.ctx)
     this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined
     this.handle = this.handle.bind(this)
     this.clients = new BrokerClients(this.ctx)
     this.subscriptions = new BrokerSubscriptions(this.ctx)
+    this.users = new BrokerUsers(this.auth)
     this.settings = new BrokerSettings(this.options, this.auth, options.hooks?.authenticate !== undefined)
   }
 
@@ -227,18 +232,20 @@ export class Broker {
 
   /**
    * Publishes a message as the broker itself ($SYS, the embedding application): retained and routed like a client's, with
-   * `onPublish` called with a null client. Throws on an invalid topic.
+   * `onPublish` called with a null client. Throws on an invalid topic. Resolves with the number of sessions the
+   * message was delivered or queued to.
    */
-  async publish(message: StoredMessage): Promise<void> {
+  async publish(message: StoredMessage): Promise<number> {
     const bad = topic__validateName(message.topic)
     if (bad !== null) throw new Error(`cannot publish to ${JSON.stringify(message.topic)}: ${bad}`)
-    this.ctx.router.publish(message, null)
+    const reached = this.ctx.router.publish(message, null)
     try {
       await this.ctx.hooks.onPublish(null, message)
     } catch (error) {
       this.logger.warn(`hook onPublish failed: ${String(error)}`)
     }
     events__emit(this.ctx, 'publish', message, null)
+    return reached
   }
 
   on(event: BrokerEvent, listener: (...args: any[]) => void): this {

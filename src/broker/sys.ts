@@ -13,7 +13,7 @@ import type {StoredMessage} from './store/store.js'
 /** The part of the Broker this module needs (`clientsTotal` is not published). */
 export interface SysSource {
   readonly stats: Omit<BrokerStatsView, 'clientsTotal'>
-  publish(message: StoredMessage): Promise<void>
+  publish(message: StoredMessage): Promise<unknown>
 }
 
 type Stats = SysSource['stats']
@@ -116,6 +116,9 @@ export class SysPublisher {
   private send(topic: string, text: string): Promise<void> {
     return this.broker
       .publish({topic, payload: Buffer.from(text), qos: 0, retain: true})
-      .catch((error: unknown) => this.onError(error))
+      .then(
+        () => {},
+        (error: unknown) => this.onError(error),
+      )
   }
 }

@@ -15,6 +15,8 @@ import {cluster__fromFlags, clusterFlags} from '../broker/cluster/flags.js'
 import {openFiles__format} from '../broker/limits/open-files.js'
 import {BRIDGE_FLAG_NAMES, bridge__configFromFlags, bridgeFlags} from '../broker/bridge/flags.js'
 import {BridgeManager, type BridgeStatus} from '../broker/bridge/index.js'
+import {store__defaultDataDir} from '../broker/store/index.js'
+import {web__fromFlags, webFlags, type WebFlagValues} from '../web/flags.js'
 
 const GROUP = 'LIMITS'
 const int = (description: string, extra: {min?: number; max?: number; env?: string} = {}) =>
@@ -119,6 +121,7 @@ export default class BrokerCommand extends Command {
     ...clusterFlags,
     ...securityFlags,
     ...bridgeFlags,
+    ...webFlags,
   }
 
   async run(): Promise<BrokerRunResult> {
@@ -232,8 +235,17 @@ export default class BrokerCommand extends Command {
       await broker.close()
       this.error((error as Error).message, {exit: 1})
     }
+    // The web admin (src/web/): after the listeners, so its page can name them. Rules in web/flags.ts.
+    const webValues = Object.fromEntries(Object.keys(webFlags).map((k) => [k, (flags as Record<string, unknown>)[k] ?? file[k]])) as WebFlagValues
+    const web = await web__fromFlags(broker, webValues, {dataDir: storeValue('data-dir') ?? store__defaultDataDir(), configFile: flags.config, version: this.config.version}).catch(async (e: Error) => {
+      await bridges.stop()
+      await broker.close()
+      return this.error(e.message, {exit: 1})
+    })
 
     if (this.jsonEnabled()) {
+      for (const line of web.lines) broker.logger.info(line)
+      for (const warning of web.warnings) broker.logger.warn(warning)
       // stdout is kept for the final JSON document; the addresses still reach people and scripts through the log.
       for (const l of broker.listeners) broker.logger.info(`listening on ${transport__describe(l)}`)
     } else {
@@ -241,6 +253,8 @@ export default class BrokerCommand extends Command {
       this.log(chalk.bold(`mqttkit broker ${this.config.version}`) + chalk.dim(` (store: ${broker.store.name}${files})`))
       for (const l of broker.listeners) this.log(`  listening on ${chalk.cyan(transport__describe(l))}`)
       if (broker.cluster !== undefined) this.log(`  cluster node ${chalk.cyan(broker.cluster.nodeId)}, ${broker.cluster.nodeCount} node(s) alive`)
+      for (const line of web.lines) this.log(`  ${line.replace(/http:\/\/\S+/g, (url) => chalk.cyan(url))}`)
+      for (const warning of web.warnings) this.log(chalk.yellow(`  warning: ${warning}`))
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
       for (const b of bridgeConfigs) this.log(`  bridge ${chalk.cyan(b.name)} to ${b.urls.join(', ')} (${b.topics.map((t) => `${t.localPrefix}${t.pattern} ${t.direction} ${t.qos}`).join('; ')})`)
       for (const note of security.notes) this.log(`  ${note}`)
@@ -272,6 +286,7 @@ export default class BrokerCommand extends Command {
     await bridges.stop()
     const stats = broker.stats
     const bound = broker.listeners.map((l) => ({type: l.spec.type, host: l.address.host, port: l.address.port}))
+    await web.admin?.close()
     await broker.close()
     // Anything a plugin left running must not keep a stopped broker alive.
     setTimeout(() => process.exit(0), 2000).unref()

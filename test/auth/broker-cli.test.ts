@@ -14,7 +14,7 @@ import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {requireProgram} from '../helpers/system.js'
 
 const BIN = join(import.meta.dirname, '../../bin/run.js')
-const BASE = ['broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-ws', '--store', 'memory']
+const BASE = ['broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-ws', '--no-web', '--store', 'memory']
 let dir: string
 let passwd: string
 let acl: string

@@ -17,7 +17,7 @@ export interface BrokerRun {
 
 export function brokerCli__spawn(args: string[], env: Record<string, string> = {}): BrokerRun {
   let output = ''
-  const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--no-ws', ...args], {
+  const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--no-ws', '--no-web', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, NO_COLOR: '1', ...env},
   })

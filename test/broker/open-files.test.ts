@@ -199,7 +199,7 @@ describe('Broker.listen()', () => {
 
 describe('mqttkit broker (built CLI)', () => {
   const cli = (nofile: string) =>
-    start(PRLIMIT, [`--nofile=${nofile}`, process.execPath, RUN, 'broker', '--store', 'memory', '--no-ws', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--sys-interval', '0'])
+    start(PRLIMIT, [`--nofile=${nofile}`, process.execPath, RUN, 'broker', '--store', 'memory', '--no-ws', '--no-web', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--sys-interval', '0'])
 
   it('started with a low soft limit runs with soft == hard and shows the limit in its banner', async (ctx) => {
     if (!requireProgram(ctx, PRLIMIT, 'util-linux')) return

@@ -35,7 +35,7 @@ export class BrokerProcess {
 
   /** `mqttkit broker --mqtt-port PORT --mqtt-host 127.0.0.1 --no-ws ...args`, not waited for. */
   private static spawn(port: number, args: string[]): BrokerProcess {
-    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--no-ws', ...args], {
+    const child = spawn(process.execPath, [RUN, 'broker', '--mqtt-port', String(port), '--mqtt-host', '127.0.0.1', '--no-ws', '--no-web', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NO_COLOR: '1'},
     })

@@ -35,7 +35,7 @@ interface Started {
 
 /** `mqttkit broker` on 127.0.0.1, a system-chosen MQTT port and the memory store; output is stdout and stderr. */
 function spawnBroker(args: string[]): {child: ChildProcess; output: () => string} {
-  const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', ...args], {
+  const child = spawn(process.execPath, [RUN, 'broker', '--store', 'memory', '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--no-web', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, NO_COLOR: '1'},
   })

@@ -16,7 +16,7 @@ import {remote__readTls} from './remote.js'
 /** The part of the Broker the bridges use. */
 export interface BridgeHost {
   handle(stream: Duplex, meta: ConnectionMeta): void
-  publish(message: StoredMessage): Promise<void>
+  publish(message: StoredMessage): Promise<unknown>
   /** The management API's view of a session (src/broker/management/clients.ts): its queue and drop counts. */
   readonly clients: {get(clientId: string): {queued: number; dropped: number} | undefined}
   readonly logger: Logger

@@ -2,3 +2,4 @@
 export {BrokerClients, clients__view, type ClientFilter, type ClientSubscriptionView, type ClientView, type KickOptions} from './clients.js'
 export {BrokerSubscriptions, type FilterView, type SubscriberView} from './subscriptions.js'
 export {BrokerSettings, ConfigureError, LIVE_SETTINGS, type ConfigureErrorCode, type LiveSettingName, type LiveSettings} from './configure.js'
+export {BrokerUsers, UsersError, type UsersErrorCode} from './users.js'

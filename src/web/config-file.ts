@@ -1,0 +1,49 @@
+/**
+ * Writing live settings changed through POST /config back to the broker's `--config` file, so a restart keeps
+ * them. The file is edited with yaml's document API, which keeps the user's comments and key order; JSON files stay
+ * JSON. Written atomically (temporary file, then rename) with the file's own mode.
+ */
+import {randomBytes} from 'node:crypto'
+import {open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {parseDocument} from 'yaml'
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+/** Sets each setting under its flag name (`maxConnections` -> `max-connections`), replacing a camelCase key of the same setting. */
+export async function configFile__update(path: string, settings: Record<string, unknown>): Promise<void> {
+  const text = await readFile(path, 'utf8')
+  const {mode} = await stat(path)
+  let out: string
+  if (path.endsWith('.json')) {
+    const data = (text.trim() === '' ? {} : JSON.parse(text)) as Record<string, unknown>
+    for (const [key, value] of Object.entries(settings)) {
+      delete data[key]
+      data[kebab(key)] = value
+    }
+    out = `${JSON.stringify(data, null, 2)}\n`
+  } else {
+    const doc = parseDocument(text)
+    if (doc.contents === null) doc.contents = doc.createNode({}) as never
+    for (const [key, value] of Object.entries(settings)) {
+      if (key !== kebab(key)) doc.delete(key)
+      doc.set(kebab(key), value)
+    }
+    out = doc.toString()
+  }
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const handle = await open(temporary, 'wx', mode & 0o777)
+  try {
+    await handle.writeFile(out)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(temporary, path)
+  } catch (error) {
+    await unlink(temporary).catch(() => {})
+    throw error
+  }
+}
