@@ -105,7 +105,22 @@ export function openapi__document(version: string): object {
           responses: {204: {description: 'kicked'}, ...errors(404), ...auth},
         },
       },
-      '/topics': {get: {summary: 'subscription filters with their subscribers', responses: {200: {description: 'filters', ...json({type: 'object', properties: {subscriptions: {type: 'array', items: {type: 'object'}}}})}, ...auth}}},
+      '/topics': {get: {summary: 'subscription filters with their subscribers, and the retained topics', responses: {200: {description: 'filters', ...json({type: 'object', properties: {subscriptions: {type: 'array', items: {type: 'object'}}, retained: {type: 'array', items: {type: 'object', properties: {topic: {type: 'string'}, size: {type: 'integer'}, qos: {type: 'integer'}}}}}})}, ...auth}}},
+      '/retained': {
+        get: {
+          summary: 'retained messages matching a filter (payload as text, or base64 when not UTF-8; first 4 KiB)',
+          parameters: [
+            {name: 'filter', in: 'query', schema: {type: 'string', default: '#'}},
+            {name: 'page', in: 'query', schema: {type: 'integer', minimum: 1, default: 1}},
+            {name: 'limit', in: 'query', schema: {type: 'integer', minimum: 1, maximum: 1000, default: 100}},
+          ],
+          responses: {200: {description: 'retained messages', ...json({type: 'object', properties: {data: {type: 'array', items: {type: 'object', properties: {topic: {type: 'string'}, qos: {type: 'integer'}, size: {type: 'integer'}, payload: {type: 'string'}, encoding: {type: 'string', enum: ['plain', 'base64']}, truncated: {type: 'boolean'}, storedAt: {type: 'integer'}, expiresAt: {type: 'integer'}}}}, meta: {type: 'object'}}})}, ...errors(400), ...auth},
+        },
+      },
+      '/retained/{topic}': {
+        parameters: [{name: 'topic', in: 'path', required: true, description: 'the topic, slashes included', schema: {type: 'string'}}],
+        delete: {summary: 'delete a retained message (subscribers get the empty retained message, as for a retained PUBLISH)', responses: {204: {description: 'deleted'}, ...errors(400, 404), ...auth}},
+      },
       '/publish': {
         post: {
           summary: 'publish as the broker itself',

@@ -47,7 +47,7 @@ function refusedConnect(port: number, options: mqtt.IClientOptions): Promise<num
 describe('access', () => {
   it('answers 401 and no data without a token or with a wrong one, on every API route and the page', async () => {
     const {api} = await web__start()
-    for (const path of ['/config', '/users', '/clients', '/topics', '/stats', '/openapi.json', '/events', '/app.js', '/vendor/mqtt.js']) {
+    for (const path of ['/config', '/users', '/clients', '/topics', '/retained', '/stats', '/openapi.json', '/events', '/app.js', '/vendor/mqtt.js']) {
       const res = await api(path, {token: null})
       expect(res.status, path).toBe(401)
       expect(res.headers.get('www-authenticate')).toBe('Bearer')
@@ -235,7 +235,38 @@ describe('routes', () => {
     expect(await (await api('/publish', {method: 'POST', json: {topic: 'web/+', payload: 'x'}})).json()).toMatchObject({code: 'invalid_topic', field: 'topic'})
     expect(await (await api('/publish', {method: 'POST', json: {topic: 'a', qos: 3}})).json()).toMatchObject({code: 'invalid_value', field: 'qos'})
     expect(await (await api('/publish', {method: 'POST', json: {topic: 'a', properties: {colour: 'red'}}})).json()).toMatchObject({field: 'properties.colour'})
-    expect(await (await api('/topics')).json()).toEqual({subscriptions: [expect.objectContaining({filter: 'web/+', subscribers: [expect.objectContaining({clientId: 'listener', qos: 1})]})]})
+    expect(await (await api('/topics')).json()).toEqual({subscriptions: [expect.objectContaining({filter: 'web/+', subscribers: [expect.objectContaining({clientId: 'listener', qos: 1})]})], retained: []})
+  })
+
+  it('GET /retained lists retained messages by filter (text or base64); DELETE /retained/{topic} clears one as an empty retained PUBLISH would', async () => {
+    const {api, broker, mqttPort} = await web__start()
+    const pub = await connect(mqttPort, {clientId: 'retainer', protocolVersion: 5})
+    await pub.publishAsync('house/kitchen/temp', '21.5', {qos: 1, retain: true})
+    await pub.publishAsync('house/hall/raw', Buffer.from([0xff, 0x00, 0x01]), {qos: 0, retain: true})
+    await pub.publishAsync('garden/temp', '12', {qos: 0, retain: true})
+    const all = (await (await api('/retained')).json()) as {data: Array<Record<string, unknown>>; meta: Record<string, number>}
+    expect(all.meta).toMatchObject({count: 3, total: 3})
+    expect(all.data.map((m) => m.topic)).toEqual(['garden/temp', 'house/hall/raw', 'house/kitchen/temp'])
+    expect(all.data[1]).toMatchObject({encoding: 'base64', payload: Buffer.from([0xff, 0x00, 0x01]).toString('base64'), size: 3, qos: 0})
+    expect(all.data[2]).toMatchObject({encoding: 'plain', payload: '21.5', qos: 1, storedAt: expect.any(Number)})
+    const house = (await (await api('/retained?filter=house/%2B/temp')).json()) as {data: Array<{topic: string}>}
+    expect(house.data.map((m) => m.topic)).toEqual(['house/kitchen/temp'])
+    expect(await (await api('/retained?filter=a/%23/b')).json()).toMatchObject({code: 'invalid_query', field: 'filter'})
+    expect(((await (await api('/topics')).json()) as {retained: unknown[]}).retained).toEqual([
+      {topic: 'garden/temp', size: 2, qos: 0},
+      {topic: 'house/hall/raw', size: 3, qos: 0},
+      {topic: 'house/kitchen/temp', size: 4, qos: 1},
+    ])
+
+    const watcher = await connect(mqttPort, {clientId: 'watch-retained', protocolVersion: 5})
+    await watcher.subscribeAsync('house/#', {qos: 1, rh: 2})
+    const cleared = nextMessages(watcher, 1)
+    expect((await api('/retained/house/kitchen/temp', {method: 'DELETE'})).status).toBe(204)
+    const [empty] = await cleared
+    expect([empty!.topic, empty!.payload.length]).toEqual(['house/kitchen/temp', 0])
+    expect(broker.retained.get('house/kitchen/temp')).toBeUndefined()
+    expect((await api('/retained/house/kitchen/temp', {method: 'DELETE'})).status).toBe(404)
+    expect((await api('/retained/a/%2B', {method: 'DELETE'})).status).toBe(400)
   })
 
   it('GET /stats, GET /openapi.json and the SSE stream at /events', async () => {
@@ -244,7 +275,7 @@ describe('routes', () => {
     expect(stats).toMatchObject({store: 'memory', counters: expect.objectContaining({clientsConnected: 0})})
     const doc = (await (await api('/openapi.json')).json()) as {openapi: string; paths: Record<string, unknown>}
     expect(doc.openapi).toMatch(/^3\./)
-    for (const path of ['/config', '/users', '/users/{username}', '/clients', '/clients/{id}', '/topics', '/publish', '/stats', '/metrics']) expect(doc.paths).toHaveProperty([path])
+    for (const path of ['/config', '/users', '/users/{username}', '/clients', '/clients/{id}', '/topics', '/retained', '/retained/{topic}', '/publish', '/stats', '/metrics']) expect(doc.paths).toHaveProperty([path])
     const controller = new AbortController()
     const events = await fetch(`${url}/events`, {headers: {authorization: `Bearer ${TOKEN}`}, signal: controller.signal})
     expect(events.headers.get('content-type')).toBe('text/event-stream')

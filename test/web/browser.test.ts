@@ -213,11 +213,20 @@ describe('web admin in Chromium', () => {
     consoleErrors.length = 0
     const sub = await mosq__sub(mqttPort, ['-i', 'sensor-17', '-t', 'sensors/#', '-q', '1', '-V', 'mqttv5'])
     for (let i = 0; i < 3; i++) await mosq__pub(mqttPort, ['-t', 'sensors/temperature', '-m', String(20 + i), '-q', '1'])
+    await mosq__pub(mqttPort, ['-t', 'sensors/status', '-m', 'online', '-r'])
+    await mosq__pub(mqttPort, ['-t', 'sensors/old', '-m', 'stale', '-r'])
     for (const route of ['overview', 'clients', 'topics', 'users', 'config', 'mqtt']) {
       await open(page, route)
       await page.waitForLoadState('networkidle').catch(() => {})
       await page.waitForTimeout(1200)
       if (route === 'clients') await page.locator('tr[data-client="sensor-17"] button.link').click()
+      if (route === 'topics') {
+        // The retained browser: delete one, the other stays.
+        await page.locator('tr[data-retained="sensors/old"]').getByRole('button', {name: 'delete retained message on sensors/old'}).click()
+        await page.locator('tr[data-retained="sensors/old"]').waitFor({state: 'detached'})
+        expect(await page.locator('tr[data-retained="sensors/status"]').textContent()).toContain('online')
+        expect(broker.retained.get('sensors/old')).toBeUndefined()
+      }
       if (route !== 'mqtt') await page.screenshot({path: join(SHOTS, `web-${route}.png`), fullPage: true})
     }
     // Phone width, dark.

@@ -1,11 +1,52 @@
-/** GET /topics (subscription filters with subscribers) and POST /publish (a message published as the broker itself). */
+/**
+ * GET /topics (subscription filters with subscribers, retained topics), GET /retained and DELETE /retained/{topic}
+ * (broker.retained), POST /publish (a message published as the broker itself).
+ */
 import type {FastifyInstance} from 'fastify'
 import type {Broker} from '../../broker/broker.js'
+import type {RetainedMessage} from '../../broker/retained/api.js'
 import type {MessageProperties, StoredMessage} from '../../broker/store/store.js'
 import {ApiError, api__object} from '../errors.js'
 
 export function routes__messages(app: FastifyInstance, broker: Broker): void {
-  app.get('/topics', async () => ({subscriptions: broker.subscriptions.list()}))
+  app.get('/topics', async () => {
+    const retained: Array<{topic: string; size: number; qos: number}> = []
+    for await (const m of broker.retained) retained.push({topic: m.topic, size: m.payload.length, qos: m.qos})
+    retained.sort((a, b) => (a.topic < b.topic ? -1 : 1))
+    return {subscriptions: broker.subscriptions.list(), retained}
+  })
+
+  app.get('/retained', async (request) => {
+    const q = request.query as Record<string, string | undefined>
+    const filter = q.filter || '#'
+    const limit = Number(q.limit ?? 100)
+    const page = Number(q.page ?? 1)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'invalid_query', 'limit must be an integer from 1 to 1000', 'limit')
+    if (!Number.isInteger(page) || page < 1) throw new ApiError(400, 'invalid_query', 'page must be an integer from 1', 'page')
+    const all: RetainedView[] = []
+    try {
+      await broker.retained.forEach(filter, (m) => {
+        all.push(retained__view(m))
+      })
+    } catch (error) {
+      throw new ApiError(400, 'invalid_query', (error as Error).message, 'filter')
+    }
+    all.sort((a, b) => (a.topic < b.topic ? -1 : 1))
+    return {data: all.slice((page - 1) * limit, page * limit), meta: {page, limit, count: all.length, total: broker.retained.count, bytes: broker.retained.bytes}}
+  })
+
+  // The topic is the rest of the path (it has slashes of its own); URL-encode what is not a plain path character.
+  app.delete('/retained/*', async (request, reply) => {
+    const topic = (request.params as {'*': string})['*']
+    let deleted: boolean
+    try {
+      deleted = await broker.retained.delete(topic)
+    } catch (error) {
+      throw new ApiError(400, 'invalid_topic', (error as Error).message, 'topic')
+    }
+    if (!deleted) throw new ApiError(404, 'no_such_retained', `no retained message on ${topic}`)
+    return reply.code(204).send()
+  })
 
   app.post('/publish', async (request) => {
     const message = publish__message(api__object(request.body))
@@ -17,6 +58,32 @@ export function routes__messages(app: FastifyInstance, broker: Broker): void {
     }
     return {reached}
   })
+}
+
+interface RetainedView {
+  topic: string
+  qos: number
+  size: number
+  /** The payload as text when it is valid UTF-8, else base64 (`encoding` says which); cut at 4 KiB. */
+  payload: string
+  encoding: 'plain' | 'base64'
+  truncated: boolean
+  storedAt?: number
+  expiresAt?: number
+  properties?: unknown
+}
+
+const SHOWN = 4096
+
+function retained__view(m: RetainedMessage): RetainedView {
+  const head = m.payload.subarray(0, SHOWN)
+  const text = head.toString('utf8')
+  const plain = Buffer.from(text, 'utf8').equals(head) && !text.includes('\u0000')
+  const view: RetainedView = {topic: m.topic, qos: m.qos, size: m.payload.length, payload: plain ? text : head.toString('base64'), encoding: plain ? 'plain' : 'base64', truncated: m.payload.length > SHOWN}
+  if (m.storedAt !== undefined) view.storedAt = m.storedAt
+  if (m.expiresAt !== undefined) view.expiresAt = m.expiresAt
+  if (m.properties !== undefined) view.properties = {...m.properties, correlationData: m.properties.correlationData?.toString('base64')}
+  return view
 }
 
 /** The body of POST /publish as a message; a 400 naming the field for anything wrong. */

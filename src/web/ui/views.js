@@ -84,9 +84,30 @@ export function ClientsView() {
 export function TopicsView() {
   const {clientsVersion} = useLive()
   const [topics, setTopics] = useState(null)
+  const [filter, setFilter] = useState('#')
+  const [retained, setRetained] = useState(null)
+  const [error, setError] = useState(null)
+  const [toast, show] = useToast()
+  const loadRetained = () => api(`/retained?limit=1000&filter=${encodeURIComponent(filter || '#')}`).then((r) => {
+    setRetained(r)
+    setError(null)
+  }, setError)
   useEffect(() => {
     api('/topics').then(setTopics)
   }, [clientsVersion])
+  useEffect(() => {
+    loadRetained()
+  }, [filter, clientsVersion])
+  const remove = async (topic) => {
+    try {
+      await api(`/retained/${topic.split('/').map(encodeURIComponent).join('/')}`, {method: 'DELETE'})
+      show(`retained message on ${topic} deleted`)
+      loadRetained()
+    } catch (err) {
+      show(err.message)
+    }
+  }
+  const now = Date.now()
   return html`
     <section>
       <h2>Subscriptions</h2>
@@ -100,7 +121,23 @@ export function TopicsView() {
           )}
         </tbody>
       </table>
-    </section>`
+    </section>
+    <section aria-label="retained messages">
+      <h2>Retained messages <span class="muted">${retained ? `${retained.meta.count} shown of ${retained.meta.total}` : ''}</span></h2>
+      <div class="row"><label>Topic filter <input name="retainedFilter" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></label></div>
+      ${error && html`<p class="error" role="alert">${error.message}</p>`}
+      <table>
+        <thead><tr><th>Topic</th><th>Payload</th><th class="hide-narrow">Size</th><th class="hide-narrow">QoS</th><th class="hide-narrow">Age</th><th></th></tr></thead>
+        <tbody>
+          ${retained?.data.map(
+            (m) => html`<tr data-retained=${m.topic}><td>${m.topic}</td><td>${m.encoding === 'base64' ? html`<span class="muted">base64</span> ` : ''}${m.payload.slice(0, 120)}${m.truncated || m.payload.length > 120 ? '…' : ''}</td>
+              <td class="hide-narrow">${m.size} B</td><td class="hide-narrow">${m.qos}</td><td class="hide-narrow">${m.storedAt ? formatAge(now - m.storedAt) : ''}</td>
+              <td><button class="danger" onClick=${() => remove(m.topic)} aria-label=${`delete retained message on ${m.topic}`}>Delete</button></td></tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>
+    ${toast}`
 }
 
 export function UsersView() {
@@ -155,7 +192,7 @@ export function UsersView() {
       <table>
         <thead><tr><th>User name</th><th></th></tr></thead>
         <tbody>
-          ${users?.data.map((u) => html`<tr><td>${u.username}</td><td class="row"><button onClick=${() => change(u.username)}>Change password</button><button class="danger" onClick=${() => remove(u.username)}>Delete</button></td></tr>`)}
+          ${users?.data.map((u) => html`<tr><td>${u.username}</td><td><div class="row"><button onClick=${() => change(u.username)}>Change password</button><button class="danger" onClick=${() => remove(u.username)}>Delete</button></div></td></tr>`)}
         </tbody>
       </table>
     </section>
