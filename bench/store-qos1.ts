@@ -74,7 +74,7 @@ async function runOne(storeSpec: string): Promise<Result> {
   // A queue deep enough that no message is dropped: both stores must carry every message end to end.
   const broker = spawn(
     process.execPath,
-    [...NODE_ARGS, RUN, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--no-ws', '--store', store,
+    [...NODE_ARGS, RUN, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--no-ws', '--no-web', '--store', store,
       '--max-queued', String(COUNT * 2 + 1000), '--log-level', 'warn'],
     {stdio: ['ignore', 'ignore', 'inherit']},
   )

@@ -113,7 +113,7 @@ describe('web admin in Chromium', () => {
     await expect.poll(() => fresh.locator('input[name="token"]').count()).toBe(1)
     await fresh.close()
     await page.close()
-  })
+  }, 120_000)
 
   it('shows mosquitto_sub -i web-e2e in the clients page within 2 s with its subscription, and Kick makes it exit', async (ctx) => {
     const page = await tab(ctx)
@@ -129,7 +129,7 @@ describe('web admin in Chromium', () => {
     expect(exit.signal).toBeNull()
     expect(broker.clients.get('web-e2e')).toBeUndefined()
     await page.close()
-  })
+  }, 120_000)
 
   it('adds a user in the users page; with anonymous access turned off in the config page, mosquitto_pub connects with it', async (ctx) => {
     const page = await tab(ctx)
@@ -150,7 +150,7 @@ describe('web admin in Chromium', () => {
     expect(withUser.code).toBe(0)
     broker.configure({allowAnonymous: true})
     await page.close()
-  })
+  }, 120_000)
 
   it('the MQTT client page publishes to mosquitto_sub and receives from mosquitto_pub, charting numeric payloads', async (ctx) => {
     const page = await tab(ctx)
@@ -180,7 +180,7 @@ describe('web admin in Chromium', () => {
     expect(await page.locator('#message-log > div').count()).toBe(3)
     await page.screenshot({path: join(SHOTS, 'web-mqtt.png'), fullPage: true})
     await page.close()
-  })
+  }, 120_000)
 
   it('a lower max-connections set in the config form refuses the next connection', async (ctx) => {
     const page = await tab(ctx)
@@ -202,7 +202,7 @@ describe('web admin in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('maxKeepalive must be an integer from 1 to 65535')
     broker.configure({maxConnections: 100_000})
     await page.close()
-  })
+  }, 120_000)
 
   it('loads every page with requests outside this machine blocked and no console errors; screenshots of each', async (ctx) => {
     const page = await tab(ctx)
@@ -242,5 +242,5 @@ describe('web admin in Chromium', () => {
     expect(consoleErrors).toEqual([])
     await phone.close()
     await page.close()
-  })
+  }, 120_000)
 })
