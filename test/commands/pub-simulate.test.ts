@@ -130,6 +130,19 @@ describe('pub --simulate', () => {
     expect(summary.messages).toBeGreaterThanOrEqual(5)
   })
 
+  it('a broker that goes away mid-run ends the simulation with exit 2 and the reason', async () => {
+    const b = await brokers__startMqttkit()
+    const peer = await cli__mqttjs(b.port)
+    const wait = await cli__collect(peer, 'gone/+', 10, {qos: 0})
+    const p = cli__spawn(['pub', '-h', '127.0.0.1', '-p', String(b.port), '--simulate', 'sine', '-t', 'gone/%i', '--clients', '2', '--rate', '20'])
+    await wait()
+    await b.stop()
+    const r = await p.exited
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/^Error: connection to mqtt:\/\/127\.0\.0\.1:\d+ lost/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
   it('user mistakes: one line and exit 1; an unreachable broker exits 2', async () => {
     const {port} = await broker()
     const run = (args: string[]) => cli__run(['pub', '-h', '127.0.0.1', '-p', port, ...args])

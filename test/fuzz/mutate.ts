@@ -3,17 +3,13 @@
  * run again with FUZZ_SEED=<seed> to reproduce a failure).
  */
 
-/** mulberry32: small, fast, good enough to spread mutations; never used for anything secret. */
-export function rng__create(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+import {shape__seededRandom} from '../../src/client/simulate/shapes.js'
+
+/**
+ * mulberry32 (the generator of `pub --simulate --seed`): small, fast, good enough to spread mutations; never used
+ * for anything secret.
+ */
+export const rng__create: (seed: number) => () => number = shape__seededRandom
 
 export type Rng = () => number
 

@@ -5,7 +5,7 @@
  */
 import type {MqttClient} from 'mqtt'
 import {client__close, client__connect, type ConnectOptions} from '../connect.js'
-import {ClientError, ExitCode, client__explainError} from '../errors.js'
+import {ClientError, ExitCode, client__explainError, client__reasonText} from '../errors.js'
 import type {ClientSettings, ProtocolVersion} from '../options.js'
 import type {DeviceSource} from './sources.js'
 
@@ -103,8 +103,12 @@ export async function simulate__run(
     timers.clear()
     finish()
   }
+  let disconnectReason = ''
+  const onDisconnect = (packet: {reasonCode?: number}): void => {
+    disconnectReason = ` (broker sent DISCONNECT: ${client__reasonText(packet.reasonCode ?? 0, version)})`
+  }
   const onClose = (): void => {
-    failure ??= new ClientError(`connection to ${where} lost`, ExitCode.network)
+    failure ??= new ClientError(`connection to ${where} lost${disconnectReason}`, ExitCode.network)
     stop('interrupted')
   }
   const onError = (error: Error): void => {
@@ -112,6 +116,7 @@ export async function simulate__run(
     stop('interrupted')
   }
   for (const c of clients) {
+    c.on('disconnect', onDisconnect)
     c.on('close', onClose)
     c.on('error', onError)
   }
@@ -188,6 +193,7 @@ export async function simulate__run(
       })
     }
     for (const c of clients) {
+      c.removeListener('disconnect', onDisconnect)
       c.removeListener('close', onClose)
       c.removeListener('error', onError)
       c.on('error', () => {})
