@@ -27,6 +27,7 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
     '<%= config.bin %> <%= command.id %> -h broker.local -u alice -P secret',
     '<%= config.bin %> <%= command.id %> --url mqtts://broker.example.com:8883 --cafile ca.crt',
     '<%= config.bin %> <%= command.id %> --json --strict',
+    '<%= config.bin %> <%= command.id %> --store redis://127.0.0.1:6379/0 --check cluster',
   ]
 
   static override flags = {
@@ -50,6 +51,8 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
     connections: Flags.integer({description: 'connections you expect a broker here to serve (compared with the open-file limit)', default: 1000, min: 1}),
     timeout: Flags.integer({description: 'seconds to wait for each network step', default: 5, min: 1}),
     'test-topic': Flags.string({description: 'topic prefix for the round-trip tests (for brokers whose ACLs allow only some topics)', default: 'mqttkit/doctor'}),
+    store: Flags.string({description: 'a cluster\'s Redis (redis://host:port/db): check it answers and list the broker nodes alive there', env: 'MQTTKIT_STORE'}),
+    'cluster-name': Flags.string({description: 'with --store: the cluster name (key prefix) [default: mqttkit]', env: 'MQTTKIT_CLUSTER_NAME'}),
     strict: Flags.boolean({description: 'exit 1 when there are warnings (and no failures)'}),
   }
 
@@ -75,6 +78,8 @@ Exit codes: 0 all fine, 1 warnings (only with --strict), 2 failures.`
       timeoutMs: flags.timeout * 1000,
       local: flags.local,
       testTopic: flags['test-topic'],
+      store: flags.store,
+      clusterName: flags['cluster-name'],
     }
 
     const json = this.jsonEnabled()

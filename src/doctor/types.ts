@@ -67,6 +67,9 @@ export interface DoctorOptions {
   local: boolean
   /** Topic prefix for the round-trip tests (brokers with ACLs may allow only some topics). */
   testTopic: string
+  /** `--store` (a redis:// URL): check the cluster's Redis and its nodes (checks/cluster.ts). */
+  store?: string
+  clusterName?: string
 }
 
 export interface DoctorContext extends DoctorOptions {

@@ -1,6 +1,7 @@
 // Every doctor check, in report order: the machine first, then the broker under test step by step.
 import type {Check} from '../types.js'
 import {bridgesCheck} from './bridges.js'
+import {clusterCheck} from './cluster.js'
 import {connectCheck} from './connect.js'
 import {dnsCheck} from './dns.js'
 import {dockerCheck} from './docker.js'
@@ -30,6 +31,7 @@ export const ALL_CHECKS: Check[] = [
   retainedCheck,
   mqtt5Check,
   bridgesCheck,
+  clusterCheck,
 ]
 
 /** `--check port --check target` keeps checks whose id starts with one of the given prefixes. */
