@@ -3,9 +3,9 @@
  * them. The file is edited with yaml's document API, which keeps the user's comments and key order; JSON files stay
  * JSON. Written atomically (temporary file, then rename) with the file's own mode.
  */
-import {randomBytes} from 'node:crypto'
-import {open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import {parseDocument} from 'yaml'
+import {atomicFile__write} from '../broker/atomic-file.js'
 
 function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -32,18 +32,5 @@ export async function configFile__update(path: string, settings: Record<string, 
     }
     out = doc.toString()
   }
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await open(temporary, 'wx', mode & 0o777)
-  try {
-    await handle.writeFile(out)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(temporary, path)
-  } catch (error) {
-    await unlink(temporary).catch(() => {})
-    throw error
-  }
+  await atomicFile__write(path, out, mode & 0o777)
 }

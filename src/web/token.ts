@@ -5,7 +5,8 @@
  * MQTTKIT_WEB_TOKEN) sets a token instead, kept in memory only.
  */
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
-import {chmod, mkdir, open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {atomicFile__write} from '../broker/atomic-file.js'
+import {mkdir, readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 export const TOKEN_FILE = 'web-token'
@@ -50,22 +51,7 @@ export async function webToken__read(dataDir: string): Promise<string | undefine
 export async function webToken__reset(dataDir: string): Promise<string> {
   await mkdir(dataDir, {recursive: true, mode: 0o700})
   const token = webToken__generate()
-  const path = webToken__path(dataDir)
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await open(temporary, 'wx', 0o600)
-  try {
-    await handle.writeFile(`${webToken__hash(token)}\n`)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await chmod(temporary, 0o600)
-    await rename(temporary, path)
-  } catch (error) {
-    await unlink(temporary).catch(() => {})
-    throw error
-  }
+  await atomicFile__write(webToken__path(dataDir), `${webToken__hash(token)}\n`, 0o600)
   return token
 }
 

@@ -32,6 +32,21 @@ export function connect(port: number, options: IClientOptions = {}): Promise<Mqt
   })
 }
 
+/** A connection attempt the broker must refuse: resolves with CONNACK's reason code (v5) / return code (3.1.1). */
+export function connectRefusal(port: number, options: IClientOptions = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
+    client.once('connect', () => {
+      client.end(true)
+      reject(new Error('connection was accepted'))
+    })
+    client.once('error', (error: Error & {code?: number}) => {
+      client.end(true)
+      resolve(error.code ?? -1)
+    })
+  })
+}
+
 export interface Received {
   topic: string
   payload: Buffer

@@ -3,26 +3,11 @@
  * broker.subscriptions and broker.configure with live settings.
  */
 import {afterEach, describe, expect, it} from 'vitest'
-import mqtt, {type IDisconnectPacket} from 'mqtt'
+import type {IDisconnectPacket} from 'mqtt'
 import {AuthFiles, ConfigureError, HookError} from '../../src/index.js'
-import {cleanup, connect, nextMessages, startBroker, until} from './helpers.js'
+import {cleanup, connect, connectRefusal as refusal, nextMessages, startBroker, until} from './helpers.js'
 
 afterEach(cleanup)
-
-/** CONNACK's reason code (v5) / return code (3.1.1) of a refused connection attempt. */
-function refusal(port: number, options: mqtt.IClientOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const client = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options})
-    client.once('connect', () => {
-      client.end(true)
-      reject(new Error('connection was accepted'))
-    })
-    client.once('error', (error: Error & {code?: number}) => {
-      client.end(true)
-      resolve(error.code ?? -1)
-    })
-  })
-}
 
 describe('broker.clients', () => {
   it('lists a connected client with its connection, session, subscriptions and message counts', async () => {

@@ -5,11 +5,11 @@
 import http from 'node:http'
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import mqtt, {type IDisconnectPacket} from 'mqtt'
+import type {IDisconnectPacket} from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {AuthFiles} from '../../src/broker/auth/hooks.js'
 import {webToken__reset} from '../../src/web/token.js'
-import {cleanup, connect, nextMessages} from '../broker/helpers.js'
+import {cleanup, connect, connectRefusal as refusedConnect, nextMessages} from '../broker/helpers.js'
 import {TOKEN, web__cleanup, web__start, web__tempDir} from './helpers.js'
 
 afterEach(async () => {
@@ -27,20 +27,6 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{status: 
         res.on('end', () => resolve({status: res.statusCode!, body}))
       })
       .on('error', reject)
-  })
-}
-
-function refusedConnect(port: number, options: mqtt.IClientOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, ...options})
-    c.once('connect', () => {
-      c.end(true)
-      reject(new Error('accepted'))
-    })
-    c.once('error', (e: Error & {code?: number}) => {
-      c.end(true)
-      resolve(e.code ?? -1)
-    })
   })
 }
 

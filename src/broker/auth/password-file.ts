@@ -11,8 +11,8 @@
  * the answer nor its timing says which users exist. Entries keep their original text, so rewriting a file never changes a line it did not mean to.
  */
 import {createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual, type ScryptOptions} from 'node:crypto'
-import {chmod, open, readFile, rename, unlink} from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
+import {readFile} from 'node:fs/promises'
+import {atomicFile__write} from '../atomic-file.js'
 
 export interface ScryptParams {
   N: number
@@ -236,21 +236,7 @@ export class PasswordFile {
    */
   async save(path = this.path): Promise<void> {
     if (!path) throw new PasswordFileError('no path to save the password file to')
-    const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-    const handle = await open(temporary, 'wx', 0o600)
-    try {
-      await handle.writeFile(this.serialize())
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await chmod(temporary, 0o600)
-      await rename(temporary, path)
-    } catch (error) {
-      await unlink(temporary).catch(() => {})
-      throw error
-    }
+    await atomicFile__write(path, this.serialize(), 0o600)
   }
 
   private dummyHash(): PasswordHash {
