@@ -24,7 +24,7 @@ import {ReasonCode} from '../protocol/index.js'
 import {ConnectionRateLimiter} from './limits/connection-rate.js'
 import {QueueBudget} from './limits/queue-budget.js'
 import {SysPublisher} from './sys.js'
-import {events__emit} from './handlers/hook-call.js'
+import {events__emit, hooks__dropped} from './handlers/hook-call.js'
 import {RetainedMessages} from './retained/api.js'
 import {type OpenFileLimit, openFiles__raise, openFiles__report} from './limits/open-files.js'
 import {AuthFiles} from './auth/hooks.js'
@@ -147,6 +147,7 @@ export class Broker {
       this.ctx.cluster = this.cluster
     }
     router.attach(this.ctx)
+    this.ctx.budget.onDropped = (session, message) => hooks__dropped(this.ctx, session.client, message, 'queue-full')
     this.retained = new RetainedMessages(router.retained, this.ctx, async (message) => {
       await this.publish(message)
     })

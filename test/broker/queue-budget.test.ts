@@ -109,7 +109,8 @@ describe('queue budget', () => {
   })
 
   it('a subscriber that stops acknowledging is cut back to --max-queued (oldest kept) and holds a healthy client up for half a second at most', async () => {
-    const {port, broker} = await startBroker({maxInflight: 5, maxQueued: 10, queueBudget: 100_000})
+    const drops: string[] = []
+    const {port, broker} = await startBroker({maxInflight: 5, maxQueued: 10, queueBudget: 100_000, hooks: {onMessageDropped: (c, _m, why) => void drops.push(`${c.id}:${why}`)}})
     const stalled = await RawClient.connect(port)
     await stalled.handshake({clientId: 'stalled'})
     stalled.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'flow', qos: 1}]})
@@ -130,6 +131,8 @@ describe('queue budget', () => {
     expect(broker.stats.queued).toBe(10)
     expect(broker.stats.queuedPastLimit).toBe(0)
     expect(broker.stats.messagesDropped).toBe(count - 15)
+    // Every one of them, trimmed from the stalled queue or refused by a full one, reached onMessageDropped.
+    expect(drops).toEqual(Array.from({length: count - 15}, () => 'stalled:queue-full'))
     // Acknowledging again, it gets the 5 in flight and then the 10 oldest queued, in order.
     const first = stalled.packets.filter((p): p is Extract<Packet, {cmd: 'publish'}> => p.cmd === 'publish')
     expect(first.map((p) => Number(Buffer.from(p.payload).subarray(0, 6).toString()))).toEqual([0, 1, 2, 3, 4])

@@ -20,7 +20,7 @@ import type {BrokerStats} from '../context.js'
 import type {Logger} from '../logger.js'
 import type {ResolvedOptions} from '../options.js'
 import type {Session} from '../session/session.js'
-import type {Store} from '../store/store.js'
+import type {Store, StoredMessage} from '../store/store.js'
 
 /** A session that has acknowledged nothing for this long while messages are in flight to it is stalled. */
 const STALL_MS = 500
@@ -129,12 +129,15 @@ export class QueueBudget {
     this.paused.clear()
   }
 
+  /** Set by the Broker: each message trimmed from a stalled session (the onMessageDropped hook, 'queue-full'). */
+  onDropped: ((session: Session, message: StoredMessage) => void) | undefined = undefined
+
   /** @internal cuts stalled sessions back to their limit. */
   trimStalled(): void {
     const now = Date.now()
     for (const session of this.overflowing) {
       if (progressing(session, now)) continue
-      const dropped = session.trim(queue__limit(this.options, session), this.store)
+      const dropped = session.trim(queue__limit(this.options, session), this.store, this.onDropped === undefined ? undefined : (m) => this.onDropped!(session, m))
       this.stats.messagesDropped += dropped
       session.dropped += dropped
       this.logger.warn(

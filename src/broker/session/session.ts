@@ -104,13 +104,14 @@ export class Session {
     for (const record of records) this.queuedBytes += recordBytes(record)
   }
 
-  /** Drops the newest records until at most `limit` remain; returns how many went. */
-  trim(limit: number, store: Store): number {
+  /** Drops the newest records until at most `limit` remain; returns how many went (each told to `onDrop`). */
+  trim(limit: number, store: Store, onDrop?: (message: StoredMessage) => void): number {
     let dropped = 0
     while (this.queued > limit) {
       const record = this.queue.pop()!
       this.queuedBytes -= recordBytes(record)
       if (this.persistent) store.dequeue(this.clientId, record.seq)
+      onDrop?.(record.message)
       dropped++
     }
     return dropped
