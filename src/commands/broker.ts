@@ -29,6 +29,8 @@ export interface BrokerRunResult {
   clientsTotal: number
   messagesReceived: number
   messagesSent: number
+  /** The web admin's URL, when it ran (docs/web.md). */
+  web?: string
   /** Each bridge as it was when the broker stopped (docs/bridges.md). */
   bridges: BridgeStatus[]
 }
@@ -296,6 +298,7 @@ export default class BrokerCommand extends Command {
       clientsTotal: stats.clientsTotal,
       messagesReceived: stats.messagesReceived,
       messagesSent: stats.messagesSent,
+      ...(web.admin?.address === undefined ? {} : {web: web.admin.address.url}),
       bridges: bridgeStatus,
     }
   }

@@ -106,6 +106,12 @@ describe('web admin in Chromium', () => {
     expect(page.url()).toBe(adminUrl)
     const cookies = await context!.cookies()
     expect(cookies).toEqual([expect.objectContaining({name: 'mqttkit_admin', httpOnly: true, sameSite: 'Strict'})])
+    // Keyboard: Tab reaches the navigation, Enter follows a link.
+    await page.keyboard.press('Tab')
+    expect(await page.locator(':focus').textContent()).toBe('Overview')
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    await page.locator('main[data-page="clients"]').waitFor()
     // A browser without the cookie gets only the login form.
     const fresh = await browser!.newPage()
     const res = await fresh.goto(adminUrl)
