@@ -3,24 +3,14 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {checks__select} from '../../src/doctor/checks/index.js'
 import {doctor__run} from '../../src/doctor/runner.js'
 import {brokers__freePort} from '../helpers/brokers.js'
+import {doctor__target} from '../doctor/helpers.js'
 import {bridge__cleanup, bridge__mosquitto, bridge__mqttkit, bridge__requireMosquitto, bridge__until} from './helpers.js'
 
 afterEach(bridge__cleanup)
 
-function target(port: number) {
-  return {
-    protocol: 'mqtt' as const,
-    host: '127.0.0.1',
-    port,
-    path: '',
-    display: `mqtt://127.0.0.1:${port}`,
-    clientOptions: {protocol: 'mqtt' as const, host: '127.0.0.1', port, protocolVersion: 5 as const, reconnectPeriod: 0},
-    protocolVersionGiven: false,
-  }
-}
 
 async function bridgesResult(port: number) {
-  const report = await doctor__run(checks__select(['target']), {platform: 'linux', ports: [], extraPorts: [], expectedConnections: 1, timeoutMs: 2000, local: false, testTopic: 'mqttkit/doctor', target: target(port)})
+  const report = await doctor__run(checks__select(['target']), {platform: 'linux', ports: [], extraPorts: [], expectedConnections: 1, timeoutMs: 2000, local: false, testTopic: 'mqttkit/doctor', target: doctor__target(port)})
   return report.checks.find((c) => c.id === 'target.bridges')!
 }
 

@@ -7,6 +7,7 @@ import {Broker, type BrokerOptions} from '../../src/index.js'
 import {checks__select} from '../../src/doctor/checks/index.js'
 import {doctor__run} from '../../src/doctor/runner.js'
 import type {DoctorOptions} from '../../src/doctor/types.js'
+import {doctor__target} from './helpers.js'
 
 const brokers: Broker[] = []
 afterEach(async () => {
@@ -18,15 +19,7 @@ async function mqtt5Check(extra: BrokerOptions) {
   brokers.push(broker)
   const [l] = await broker.listen()
   const port = l!.address.port
-  const target = {
-    protocol: 'mqtt' as const,
-    host: '127.0.0.1',
-    port,
-    path: '',
-    display: `mqtt://127.0.0.1:${port}`,
-    clientOptions: {protocol: 'mqtt' as const, host: '127.0.0.1', port, protocolVersion: 5 as const, reconnectPeriod: 0},
-    protocolVersionGiven: false,
-  }
+  const target = doctor__target(port)
   const options: DoctorOptions = {platform: 'linux', ports: [], extraPorts: [], expectedConnections: 1, timeoutMs: 2000, local: false, testTopic: 'mqttkit/doctor', target}
   const report = await doctor__run(checks__select(['target.dns', 'target.tcp', 'target.connect', 'target.mqtt5']), options)
   return report.checks.find((c) => c.id === 'target.mqtt5')!

@@ -105,3 +105,16 @@ export async function startMosquitto(confFile: string, count: number, conf: (por
   }
   throw new Error(`mosquitto did not start with ${confFile}`)
 }
+
+/** Doctor's target for an MQTT 5 broker on 127.0.0.1:`port` (what `-h 127.0.0.1 -p PORT` gives). */
+export function doctor__target(port: number) {
+  return {
+    protocol: 'mqtt' as const,
+    host: '127.0.0.1',
+    port,
+    path: '',
+    display: `mqtt://127.0.0.1:${port}`,
+    clientOptions: {protocol: 'mqtt' as const, host: '127.0.0.1', port, protocolVersion: 5 as const, reconnectPeriod: 0},
+    protocolVersionGiven: false,
+  }
+}

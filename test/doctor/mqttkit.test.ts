@@ -7,6 +7,7 @@ import {Broker} from '../../src/index.js'
 import {ALL_CHECKS, checks__select} from '../../src/doctor/checks/index.js'
 import {doctor__run} from '../../src/doctor/runner.js'
 import type {DoctorOptions} from '../../src/doctor/types.js'
+import {doctor__target} from './helpers.js'
 
 let broker: Broker
 let port: number
@@ -75,15 +76,7 @@ describe('an mqttkit broker', () => {
   })
 
   it('passes every broker check', async () => {
-    const target = {
-      protocol: 'mqtt' as const,
-      host: '127.0.0.1',
-      port,
-      path: '',
-      display: `mqtt://127.0.0.1:${port}`,
-      clientOptions: {protocol: 'mqtt' as const, host: '127.0.0.1', port, protocolVersion: 5 as const, reconnectPeriod: 0},
-      protocolVersionGiven: false,
-    }
+    const target = doctor__target(port)
     const report = await doctor__run(ALL_CHECKS, options({local: false, target}))
     const statuses = Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
     expect(statuses).toMatchObject({
