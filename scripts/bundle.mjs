@@ -19,7 +19,7 @@ const BUNDLED = ['pub', 'sub']
 rmSync(out, {recursive: true, force: true})
 const {metafile} = await build({
   absWorkingDir: root,
-  entryPoints: {run: 'src/cli/run.ts', ...Object.fromEntries(BUNDLED.map((id) => [`commands/${id}`, `src/commands/${id}.ts`]))},
+  entryPoints: {run: 'src/cli/run.ts', version: 'src/cli/version.ts', ...Object.fromEntries(BUNDLED.map((id) => [`commands/${id}`, `src/commands/${id}.ts`]))},
   outdir: out,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

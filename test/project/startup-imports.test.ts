@@ -2,7 +2,7 @@
 // CLI dependency. Each case runs a real process with a module resolve hook that records every file URL it resolves;
 // a file of the bundled CLI (dist/bundle/) stands for the sources esbuild put in it (dist/bundle-meta.json), so a
 // dependency counts as loaded when any loaded chunk carries it. Needs `npm run build` first (npm test does).
-import {type ChildProcess, spawn} from 'node:child_process'
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
@@ -88,8 +88,18 @@ describe('modules loaded at start-up', () => {
     expect(files.filter((f) => f.startsWith('dist/bundle/') || f.startsWith('dist/commands/'))).toEqual([])
   })
 
-  it('--version and --help load no command and no client library', async () => {
-    for (const args of [['--version'], ['--help'], ['pub', '--help']]) {
+  it('--version prints the line oclif prints, without loading oclif', async () => {
+    const files = await loaded([runJs, '--version'])
+    expect(files).toContain('dist/bundle/version.js')
+    expect(files.filter((f) => pkg('@oclif/core').test(f))).toEqual([])
+    const ours = execFileSync(process.execPath, [runJs, '--version'], {cwd: root, encoding: 'utf8'})
+    const oclif = execFileSync(process.execPath, ['--input-type=module', '-e', `import {execute} from '@oclif/core'; await execute({dir: ${JSON.stringify(runJs)}, args: ['--version']})`], {cwd: root, encoding: 'utf8'})
+    expect(ours).toMatch(/^mqttkit\/\d+\.\d+\.\d+\S* \S+-\S+ node-v\d+/)
+    expect(ours).toBe(oclif)
+  })
+
+  it('--help loads no command and no client library', async () => {
+    for (const args of [['--help'], ['pub', '--help']]) {
       const files = await loaded([runJs, ...args])
       expect(files).toContain('dist/bundle/run.js')
       expect(files.filter((f) => /^(dist|src)\/(bundle\/)?commands\//.test(f) || pkg('mqtt').test(f) || pkg('ora').test(f))).toEqual([])
