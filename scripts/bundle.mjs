@@ -16,6 +16,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'dist/bundle')
 const BUNDLED = ['pub', 'sub']
 
+// ws tries require('bufferutil') and require('utf-8-validate'), optional native helpers mqttkit does not install,
+// and uses its JavaScript code without them; searching every node_modules folder for them cost ~10 ms per `pub`.
+// In the bundle they are absent the way a missing package is (ws's catch takes the same path).
+const absentOptional = {
+  name: 'absent-optional',
+  setup(b) {
+    b.onResolve({filter: /^(bufferutil|utf-8-validate)$/}, (args) => ({path: args.path, namespace: 'absent'}))
+    b.onLoad({filter: /.*/, namespace: 'absent'}, (args) => ({
+      contents: `throw Object.assign(new Error("Cannot find module '${args.path}' (not bundled)"), {code: 'MODULE_NOT_FOUND'})`,
+    }))
+  },
+}
+
 rmSync(out, {recursive: true, force: true})
 const {metafile} = await build({
   absWorkingDir: root,
@@ -27,9 +40,9 @@ const {metafile} = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Native addons stay in node_modules; oclif's TypeScript support (never used by bin/run.js) is left out; ws's
-  // optional native helpers are still picked up at run time when installed.
-  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx', 'tsx/*'],
+  // Native addons stay in node_modules; oclif's TypeScript support (never used by bin/run.js) is left out.
+  external: ['better-sqlite3', 'typescript', 'ts-node', 'tsx', 'tsx/*'],
+  plugins: [absentOptional],
   // The CommonJS dependencies call require() for Node's built-ins: an ES module has none of its own.
   banner: {js: "import {createRequire as __bundleRequire} from 'node:module'; const require = __bundleRequire(import.meta.url);"},
   legalComments: 'none',

@@ -250,6 +250,9 @@ export function client__mqttOptions(
     // A refused CONNACK is final for a CLI: retrying bad credentials only hides the reason.
     reconnectOnConnackError: false,
     resubscribe: true,
+    // Without it mqtt-packet fills a cache of 65,536 two-byte buffers before the first packet (tens of ms and a
+    // garbage collection at every start, issue 20); numbers are then written as they come: the same bytes.
+    writeCache: false,
   }
   if (target.path !== '') options.path = target.path
   if (target.tls) {
