@@ -17,7 +17,7 @@
  * broker acknowledges nothing it could not keep; the batch stays pending and is retried every second, `onError`
  * hears about the first failure of an outage only, and `onRecovered` about its end.
  */
-import {type ChainableCommander, Redis, type RedisOptions} from 'ioredis'
+import type {ChainableCommander, Redis, RedisOptions} from 'ioredis'
 import {StoreError} from './errors.js'
 import {
   redisCodec__inflight,
@@ -93,6 +93,10 @@ export class RedisKeys {
   }
 }
 
+// ioredis is imported by the first store that opens: the library and a broker on another store never load it
+// (issue 20: start-up).
+let ioredis: {Redis: typeof Redis} | undefined
+
 export class RedisStore implements Store {
   readonly name: string
   readonly keys: RedisKeys
@@ -163,6 +167,7 @@ export class RedisStore implements Store {
 
   async open(): Promise<StoreSnapshot> {
     if (this.state === 'open') throw new StoreError('io', `${this.name} is already open`)
+    ioredis ??= {Redis: (await import('ioredis')).Redis}
     const redis = this.connectionFor()
     let lastError: Error | undefined
     const onError = (error: Error) => (lastError = error)
@@ -291,6 +296,8 @@ export class RedisStore implements Store {
   }
 
   private connectionFor(): Redis {
+    if (ioredis === undefined) throw new StoreError('io', `${this.name} is not open`)
+    const {Redis} = ioredis
     const options: RedisOptions = {
       ...this.target.options,
       ...this.options.redis,

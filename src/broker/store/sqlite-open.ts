@@ -10,8 +10,8 @@
  *   file is refused at open instead of both writing one store; the WAL index then lives in memory (no -shm file).
  */
 import {accessSync, constants, mkdirSync, statSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {dirname} from 'node:path'
-import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
 import {StoreError, storeError__fromSqlite} from './errors.js'
 import {
@@ -100,6 +100,11 @@ function open__checkPath(file: string): void {
   }
 }
 
+// The native addon is loaded when a database is opened, not by every import of the library: with the worker
+// committer only the store's thread opens one, so the broker's own thread never loads it (issue 20: start-up).
+let driver: typeof BetterSqlite3 | undefined
+const open__driver = (): typeof BetterSqlite3 => (driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3)
+
 function open__verify(db: BetterSqlite3.Database, file: string): void {
   const rows = db.pragma('quick_check(5)') as Array<{quick_check: string}>
   if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
@@ -119,6 +124,7 @@ export function open__database(file: string, settings: OpenSettings): BetterSqli
   let db: BetterSqlite3.Database | undefined
   try {
     // A short busy timeout: a lock held by another broker will not go away by waiting.
+    const Database = open__driver()
     db = new Database(file, {timeout: 200})
     db.pragma('locking_mode = EXCLUSIVE')
     // Read-only checks first: a file that is not ours, or is damaged, must not be changed at all.
