@@ -10,7 +10,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {brokers__freePort} from '../helpers/brokers.js'
 import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {requireProgram} from '../helpers/system.js'
-import {bridge__cleanup, bridge__mosquitto, bridge__mqttkit, bridge__requireMosquitto, bridge__until, bridge__up, sleep} from './helpers.js'
+import {bridge__cleanup, bridge__mosquitto, bridge__mqttkit, bridge__requireMosquitto, bridge__subscriber, bridge__until, bridge__up, sleep} from './helpers.js'
 
 afterEach(async () => {
   await mqttjs__cleanup()
@@ -40,6 +40,31 @@ describe('bridge delivery', () => {
     await sleep(2000)
     expect(gotThere).toEqual(Array.from({length: 200}, (_, i) => [`u${i}`, 2]))
     expect(gotHere).toEqual(Array.from({length: 200}, (_, i) => [`d${i}`, 2]))
+  })
+
+  it("a message over the other side's maximum packet size is dropped and counted; the next ones pass", async (ctx) => {
+    if (!bridge__requireMosquitto(ctx)) return
+    const remote = await bridge__mosquitto(['max_packet_size 2000'])
+    // Out: this broker takes 4,000 bytes, the remote (which says so in its MQTT 5 CONNACK) 2,000.
+    const wide = await bridge__mqttkit([{name: 'out', url: `mqtt://127.0.0.1:${remote.port}`, topics: ['out/# out 1']}], {maxPacketSize: 4000})
+    // In: this broker takes 1,000 bytes.
+    const narrow = await bridge__mqttkit([{name: 'in', url: `mqtt://127.0.0.1:${remote.port}`, topics: ['in/# in 1']}], {maxPacketSize: 1000})
+    await bridge__up(wide)
+    await bridge__up(narrow)
+    const there = await bridge__subscriber(remote.port, 'out/#')
+    const here = await bridge__subscriber(narrow.port, 'in/#')
+    const pubHere = await mqttjs__connect(wide.port, {protocolVersion: 5})
+    const pubThere = await mqttjs__connect(remote.port, {protocolVersion: 5})
+    await pubHere.publishAsync('out/big', Buffer.alloc(2500), {qos: 1})
+    await pubHere.publishAsync('out/small', 'ok', {qos: 1})
+    await bridge__until(() => there.got.length === 1, () => `there ${JSON.stringify(there.got.map((m) => m.topic))}`)
+    expect(there.got[0]!.topic).toBe('out/small')
+    expect(wide.bridges.status()[0]).toMatchObject({state: 'up', sent: 1, dropped: 1})
+    await pubThere.publishAsync('in/big', Buffer.alloc(1500), {qos: 1})
+    await pubThere.publishAsync('in/small', 'ok', {qos: 1})
+    await bridge__until(() => here.got.length === 1, () => `here ${JSON.stringify(here.got.map((m) => m.topic))}`)
+    expect(here.got[0]!.topic).toBe('in/small')
+    expect(narrow.bridges.status()[0]).toMatchObject({state: 'up', received: 1, dropped: 1})
   })
 
   it('fails over to the next URL and logs in with the bridge credentials', async (ctx) => {

@@ -15,7 +15,7 @@ import type {IPublishPacket} from 'mqtt-packet'
 import type {MqttClient} from 'mqtt'
 import type {Logger} from '../logger.js'
 import type {BridgeConfig} from './config.js'
-import {LINK_WINDOW, type LinkBroker, LocalLink} from './local-link.js'
+import {LINK_WINDOW, type LinkBroker, LocalLink, packet__fits} from './local-link.js'
 import {path__in, path__out} from './path.js'
 import {type RemoteTls, remote__backoff, remote__connect, remote__load} from './remote.js'
 import {BridgeRules, type CompiledRule} from './rules.js'
@@ -56,6 +56,8 @@ export class Bridge {
   private remote: MqttClient | null = null
   private remoteWindow = V3_REMOTE_WINDOW
   private remoteInflight = 0
+  /** The remote's Maximum Packet Size (MQTT 5 CONNACK): a bigger PUBLISH would cost the connection, then again after every reconnect. */
+  private remoteMaxPacket = Number.POSITIVE_INFINITY
   private attempt = 0
   private urlIndex = 0
   private timer: NodeJS.Timeout | undefined
@@ -107,7 +109,20 @@ export class Bridge {
     this.remote = null
     this.link.close(forget)
     this.pending.clear()
-    if (remote !== null) await new Promise<void>((resolve) => remote.end(false, {}, () => resolve()))
+    if (remote !== null) {
+      // DISCONNECT once what is in flight is acknowledged, but a remote that does not answer is not waited for long.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          ;(remote as unknown as {stream?: {destroy(): void}}).stream?.destroy()
+          resolve()
+        }, 2000)
+        timer.unref()
+        remote.end(!remote.connected, {}, () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
     this.onState(this)
   }
 
@@ -124,6 +139,7 @@ export class Bridge {
       this.attempt = 0
       this.lastError = ''
       this.remoteWindow = this.config.protocolVersion === 5 ? (connack.properties?.receiveMaximum ?? 65_535) : V3_REMOTE_WINDOW
+      this.remoteMaxPacket = (this.config.protocolVersion === 5 ? connack.properties?.maximumPacketSize : undefined) ?? Number.POSITIVE_INFINITY
       this.remoteInflight = 0
       const v5 = this.config.protocolVersion === 5
       const subs = this.rules.in.map((r) => ({topic: r.remoteFilter, opts: v5 ? {qos: r.qos, nl: true, rap: true, rh: 1 as const} : {qos: r.qos}}))
@@ -216,6 +232,11 @@ export class Bridge {
         if (left <= 0) return this.finish(entry, 'dropped')
         properties.messageExpiryInterval = left
       }
+    }
+    const version = v5 ? 5 : 4
+    if (!packet__fits({cmd: 'publish', topic: entry.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: false, messageId: 1, properties}, version, this.remoteMaxPacket)) {
+      this.logger.warn(`bridge ${this.config.name}: ${entry.topic} is larger than the remote's maximum packet size (${this.remoteMaxPacket} bytes); dropped`)
+      return this.finish(entry, 'dropped')
     }
     entry.sentOn = client
     entry.sends++

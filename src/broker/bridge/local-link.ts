@@ -28,6 +28,19 @@ export interface LocalLinkEvents {
 /** Messages the broker may have in flight to the bridge at once (our Receive Maximum). */
 export const LINK_WINDOW = 100
 
+/**
+ * Whether a packet fits `max` bytes. Encoded only when it might not: a PUBLISH is at most a few bytes of header plus
+ * its topic, payload and properties.
+ */
+export function packet__fits(packet: Packet, version: 4 | 5, max: number): boolean {
+  if (max === Number.POSITIVE_INFINITY) return true
+  const p = packet as IPublishPacket
+  const rough = (p.payload?.length ?? 0) + Buffer.byteLength(p.topic ?? '') + 16
+  if (p.properties === undefined && rough <= max) return true
+  if (rough > max) return false
+  return mqttPacket.generate(packet, {protocolVersion: version}).length <= max
+}
+
 type Waiter = {resolve: () => void; reject: (error: Error) => void}
 
 export class LocalLink {
@@ -38,6 +51,8 @@ export class LocalLink {
   /** The broker's Receive Maximum: QoS 1/2 publishes beyond it wait here. */
   private brokerWindow = 65_535
   private outstanding = 0
+  /** The broker's Maximum Packet Size: a bigger PUBLISH would cost the link its connection (0x95). */
+  private brokerMaxPacket = Number.POSITIVE_INFINITY
   private readonly held: Array<{go: () => void; reject: (error: Error) => void}> = []
   private pinger: NodeJS.Timeout | undefined
   private closing = false
@@ -101,6 +116,9 @@ export class LocalLink {
   publish(message: {topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; properties?: IPublishPacket['properties']}): Promise<void> {
     if (!this.connected) return Promise.reject(new Error('bridge link to the broker is not connected'))
     const {topic, payload, qos, retain, properties} = message
+    if (!packet__fits({cmd: 'publish', topic, payload, qos, retain, dup: false, messageId: 1, properties}, 5, this.brokerMaxPacket)) {
+      return Promise.reject(new Error(`larger than the broker's maximum packet size (${this.brokerMaxPacket} bytes)`))
+    }
     if (qos === 0) {
       this.send({cmd: 'publish', topic, payload, qos, retain, dup: false, properties})
       return Promise.resolve()
@@ -161,6 +179,7 @@ export class LocalLink {
           return
         }
         this.brokerWindow = packet.properties?.receiveMaximum ?? 65_535
+        this.brokerMaxPacket = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY
         const keepalive = packet.properties?.serverKeepAlive
         if (keepalive !== undefined && keepalive > 0) {
           this.pinger = setInterval(() => this.send({cmd: 'pingreq'}), Math.max(1000, keepalive * 500)).unref()
