@@ -10,6 +10,7 @@ import {AckBatcher} from './connection/acks.js'
 import {Connection} from './connection/connection.js'
 import {type BrokerContext, type BrokerStats, stats__create} from './context.js'
 import {type Hooks, defaultHooks} from './hooks.js'
+import {IdleMemory} from './limits/idle-memory.js'
 import {type Logger, logger__create} from './logger.js'
 import {type BrokerOptions, type ResolvedOptions, options__resolve} from './options.js'
 import {Router} from './router.js'
@@ -100,6 +101,8 @@ export class Broker {
   /** The open-file limit as listen() found or raised it (limits/open-files.ts); undefined before, or with `raiseFileLimit: false`. */
   openFiles: OpenFileLimit | undefined
   private readonly raiseFileLimit: boolean
+  private readonly releaseIdleMemory: boolean
+  private readonly idleMemory: IdleMemory
   /** Users, ACL and allow-anonymous in force (BrokerOptions.auth, or none: anonymous allowed). */
   readonly auth: AuthFiles
   /** The management API (management/): list, inspect and kick clients; see every subscription. */
@@ -113,6 +116,7 @@ export class Broker {
     this.options = options__resolve(options)
     this.specs = options.listeners ?? [{type: 'tcp', host: '0.0.0.0', port: 1883}]
     this.raiseFileLimit = options.raiseFileLimit ?? true
+    this.releaseIdleMemory = options.releaseIdleMemory ?? true
     this.store = options.store ?? new MemoryStore()
     this.logger = options.logger ?? logger__create(options.logLevel ?? 'info')
     this.auth = options.auth ?? AuthFiles.none()
@@ -152,6 +156,7 @@ export class Broker {
       await this.publish(message)
     })
     sessions.attach(this.ctx)
+    this.idleMemory = new IdleMemory(stats, this.logger)
     this.connectionRate = this.options.maxConnectionRate > 0 ? new ConnectionRateLimiter(this.options.maxConnectionRate) : undefined
     this.handle = this.handle.bind(this)
     this.clients = new BrokerClients(this.ctx)
@@ -197,6 +202,7 @@ export class Broker {
     this.state = 'running'
     this.sys = new SysPublisher(this, this.options.sysInterval, (error) => this.logger.warn(`$SYS publish failed: ${String(error)}`))
     this.sys.start()
+    if (this.releaseIdleMemory) this.idleMemory.start()
     return this.listeners
   }
 
@@ -299,6 +305,7 @@ export class Broker {
     const wasOpen = this.state !== 'new'
     this.state = 'closing'
     await this.sys?.stop()
+    this.idleMemory.stop()
     this.ctx.closing = true
     const listeners = this.listeners
     this.listeners = []

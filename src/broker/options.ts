@@ -70,6 +70,8 @@ export interface BrokerOptions {
   topicAliasMaximum?: number
   /** Seconds between $SYS updates; 0 disables them. Default 10. */
   sysInterval?: number
+  /** Once quiet after a burst, run one full GC to give the heap's unused pages back (limits/idle-memory.ts). Default true. */
+  releaseIdleMemory?: boolean
   /** How a shared subscription group picks its member. Default 'round-robin'. */
   sharedStrategy?: SharedStrategy
   /** Highest QoS the broker grants and accepts. Default 2. */
