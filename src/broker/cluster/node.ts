@@ -55,6 +55,8 @@ interface PendingClaim {
 const MOVE_WINDOW_MS = 60_000
 const CLAIM_TIMEOUT_MS = 15_000
 const READ_COUNT = 256
+/** Pending store mutations past which QoS 0 is not forwarded to other nodes (the slow-reader policy, cluster-wide). */
+const QOS0_BACKLOG = 20_000
 
 export class ClusterNode implements ClusterHooks {
   readonly nodeId: string
@@ -64,6 +66,11 @@ export class ClusterNode implements ClusterHooks {
   private redis!: ClusterRedis
   private reader: Redis | null = null
   private logReader: Redis | null = null
+  /**
+   * Leases, claims and node lists on a connection of their own: behind a large commit on the store's connection a
+   * lease renewal could wait past the lease and the node be declared dead while alive.
+   */
+  private control!: ClusterRedis
   private index!: SubscriptionIndex
   private running = false
   private timer: NodeJS.Timeout | null = null
@@ -108,6 +115,8 @@ export class ClusterNode implements ClusterHooks {
   /** After the store opened: register, adopt an earlier incarnation of this node id, learn the others' index. */
   async start(): Promise<void> {
     this.redis = scripts__define(this.store.client!)
+    this.control = scripts__define(this.store.duplicate())
+    await this.control.connect()
     this.index = new SubscriptionIndex(this.keys, this.inc, (add) => this.store.command(add))
     const nodes = await this.redis.hgetall(this.keys.nodes)
     await this.register()
@@ -156,7 +165,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   private async register(): Promise<void> {
-    await this.redis
+    await this.control
       .multi()
       .hset(this.keys.nodes, this.inc, JSON.stringify({nodeId: this.nodeId, startedAt: Date.now()}))
       .set(this.keys.lease(this.inc), '1', 'PX', this.leaseMs)
@@ -173,7 +182,8 @@ export class ClusterNode implements ClusterHooks {
     if (this.sysTimer !== null) clearInterval(this.sysTimer)
     this.reader?.disconnect()
     this.logReader?.disconnect()
-    await this.redis.del(this.keys.lease(this.inc)).catch(() => undefined)
+    await this.control.del(this.keys.lease(this.inc)).catch(() => undefined)
+    this.control.disconnect()
   }
 
   /** Nodes alive as this node last saw them (itself included). */
@@ -231,8 +241,9 @@ export class ClusterNode implements ClusterHooks {
     if (message.retain && this.ctx.options.retainAvailable) for (const inc of this.alive) target(inc)
     this.forwardMoved(message, id, from)
     if (targets.size === 0) return
-    // While Redis is away nothing is acknowledged; QoS 0 to other nodes is dropped rather than piled up.
-    if (this.store.unavailable && message.qos === 0) {
+    // While Redis is away (or behind by more than a few commits) QoS 0 to other nodes is dropped rather than
+    // piled up in memory; QoS 1/2 waits, since its acknowledgement waits for the commit.
+    if (message.qos === 0 && (this.store.unavailable || this.store.pendingCount > QOS0_BACKLOG)) {
       this.ctx.stats.messagesDropped += targets.size
       return
     }
@@ -310,16 +321,17 @@ export class ClusterNode implements ClusterHooks {
   // ---- inboxes -----------------------------------------------------------------------------------------------
 
   private async readInbox(): Promise<void> {
-    const stream = this.keys.inbox(this.inc)
     while (this.running) {
+      // Read each time: a node that rejoins after being fenced has a new incarnation and inbox.
+      const stream = this.keys.inbox(this.inc)
       try {
         const reply = (await this.reader!.callBuffer('XREADGROUP', 'GROUP', GROUP, this.inc, 'COUNT', READ_COUNT, 'BLOCK', 1000, 'STREAMS', stream, '>')) as StreamReply | null
         if (reply === null) continue
         await this.process(stream, entriesOf(reply), null)
       } catch (error) {
         if (!this.running) return
+        // NOGROUP: this node was adopted and its inbox deleted; the next lease tick finds out and rejoins.
         this.trouble(error)
-        if (/NOGROUP/.test(String(error))) await this.register().catch(() => undefined)
         await sleep(1000)
       }
     }
@@ -413,7 +425,7 @@ export class ClusterNode implements ClusterHooks {
         if (Date.now() > deadline) throw new Error(`server unavailable: the node holding session ${clientId} did not hand it over`)
         let answer: string[]
         try {
-          answer = await this.redis.mqttkitClaim(this.keys.base, clientId, this.inc)
+          answer = await this.control.mqttkitClaim(this.keys.base, clientId, this.inc)
         } catch {
           throw new Error('server unavailable: the cluster store (Redis) cannot be reached')
         }
@@ -431,7 +443,7 @@ export class ClusterNode implements ClusterHooks {
               resolve(true)
             }
           })
-          await this.redis.mqttkitRoute(this.keys.base, owner!, ...entry__control('rel', clientId, this.inc)).catch(() => undefined)
+          await this.control.mqttkitRoute(this.keys.base, owner!, ...entry__control('rel', clientId, this.inc)).catch(() => undefined)
           const ok = await handed
           signal = null
           if (ok && this.ctx.sessions.get(clientId) !== undefined) return
@@ -502,7 +514,7 @@ export class ClusterNode implements ClusterHooks {
   private async tick(): Promise<void> {
     if (!this.running) return
     try {
-      const renewed = await this.redis.mqttkitRenew(this.keys.base, this.inc, String(this.leaseMs))
+      const renewed = await this.control.mqttkitRenew(this.keys.base, this.inc, String(this.leaseMs))
       if (renewed === 0) {
         await this.fenced()
         return
@@ -513,9 +525,9 @@ export class ClusterNode implements ClusterHooks {
         this.ctx.logger.info('cluster: Redis reachable again')
       }
       this.healthySince ??= Date.now()
-      const nodes = await this.redis.hgetall(this.keys.nodes)
+      const nodes = await this.control.hgetall(this.keys.nodes)
       const others = Object.keys(nodes).filter((inc) => inc !== this.inc)
-      const leases = others.length === 0 ? [] : ((await this.redis.pipeline(others.map((inc) => ['exists', this.keys.lease(inc)])).exec()) ?? [])
+      const leases = others.length === 0 ? [] : ((await this.control.pipeline(others.map((inc) => ['exists', this.keys.lease(inc)])).exec()) ?? [])
       this.alive = new Set(others)
       // Only a node that has itself seen Redis for a whole lease judges others dead: after an outage of Redis
       // every node renews within a quarter lease, before anyone may adopt anyone.
@@ -548,7 +560,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   private async adoptNow(dead: string, force: boolean): Promise<boolean> {
-    const members = await this.redis.mqttkitAdopt(this.keys.base, dead, this.inc, force ? '1' : '0')
+    const members = await this.control.mqttkitAdopt(this.keys.base, dead, this.inc, force ? '1' : '0')
     if (members === null) return false
     this.stats.adoptions++
     const snapshot = {retained: [] as StoredMessage[], sessions: [] as SessionRecord[], queued: [] as QueuedRecord[], inflight: [] as InflightRecord[]}

@@ -145,6 +145,11 @@ export class RedisStore implements Store {
    */
   sessionsAtOpen = true
 
+  /** Mutations and commands waiting for the next commit (the cluster sheds QoS 0 past a bound). */
+  get pendingCount(): number {
+    return this.pending
+  }
+
   /** True while commits fail (Redis unreachable): the cluster refuses new connections then. */
   get unavailable(): boolean {
     return this.failing
@@ -318,8 +323,9 @@ export class RedisStore implements Store {
     const [[, retained], [, sessions], [, clients], [, alive]] = (await redis
       .pipeline()
       .hgetallBuffer(k.retained)
-      .hgetall(k.sessions)
-      .smembers(k.clients)
+      // A cluster node loads sessions one by one as it takes them (loadClient): reading none here.
+      .hgetall(this.sessionsAtOpen ? k.sessions : k.base + 'none')
+      .smembers(this.sessionsAtOpen ? k.clients : k.base + 'none')
       .get(k.alive)
       .exec()) as [[null, Record<string, Buffer>], [null, Record<string, string>], [null, string[]], [null, string | null]]
     const now = Date.now()
@@ -329,10 +335,6 @@ export class RedisStore implements Store {
     let purged = 0
 
     const snapshot: StoreSnapshot = {retained: [], sessions: [], queued: [], inflight: []}
-    if (!this.sessionsAtOpen) {
-      clients.length = 0
-      for (const key of Object.keys(sessions)) delete sessions[key]
-    }
     for (const [topic, value] of Object.entries(retained)) {
       const message = redisCodec__toMessage(value)
       if (expired(message)) {
