@@ -44,6 +44,9 @@ export interface SimulateConnections {
   version: ProtocolVersion
 }
 
+/** Messages one device sends in one go when it is behind its schedule. */
+const maxBurst = 1000
+
 /** At most this many CONNECTs in flight, so 1,000 devices do not hit the broker (or its rate limit) at once. */
 const connectBatch = 25
 
@@ -138,8 +141,20 @@ export async function simulate__run(
     const source = plan.sources[device]!
     const client = clients[shared ? 0 : device]!
     let n = sent[device]!
-    for (;;) {
+    for (let burst = 0; ; burst++) {
       if (stoppedBy !== undefined) return
+      // A device far behind (a rate the machine cannot keep, a broker reading slowly) catches up in slices, so
+      // Ctrl-C, the duration's timer and the socket's writes still get their turn; with the socket's buffer full
+      // it waits for it to drain instead of queueing without bound.
+      const stream = (client as unknown as {stream?: NodeJS.WritableStream & {writableNeedDrain?: boolean}}).stream
+      if (stream?.writableNeedDrain === true) {
+        stream.once('drain', () => pump(device))
+        return
+      }
+      if (burst === maxBurst) {
+        setImmediate(() => pump(device))
+        return
+      }
       const due = source.dueMs(n)
       const ended: SimulateStop | undefined = due === undefined ? 'end'
         : plan.count !== undefined && n >= plan.count ? 'count'
