@@ -85,7 +85,7 @@ describe('pub --simulate', () => {
     // Record: sub --jsonl while a peer publishes four messages with known gaps, one of them binary.
     const recorder = await cli__subscribed(['-h', '127.0.0.1', '-p', port, '-t', 'rec/#', '-C', '4', '--jsonl'])
     const source = await cli__mqttjs(Number(port))
-    const gaps = [0, 400, 800, 400]
+    const gaps = [0, 600, 1200, 600]
     const payloads = [Buffer.from('21.5'), Buffer.from([0, 1, 254, 255]), Buffer.from('{"temp":22}'), Buffer.from('x')]
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, gaps[i]))
@@ -108,11 +108,12 @@ describe('pub --simulate', () => {
     const got = await wait()
     expect(got.map((m) => m.topic)).toEqual(['rec/0', 'rec/1', 'rec/2', 'rec/3'])
     got.forEach((m, i) => expect(m.payload).toEqual(payloads[i]))
-    // Each message at half its recorded offset from the first, within 120 ms (timers and two sockets on a shared
-    // machine); at --speed 1 they would be 200, 600 and 800 ms late.
+    // Each message at half its recorded offset from the first, within 250 ms (timers and four processes on a
+    // machine that may be very busy); the last one clearly nearer half its recorded offset than all of it.
     const replayedOffsets = arrivals.map((t) => t - arrivals[0]!)
     replayedOffsets.forEach((offset, i) =>
-      expect(Math.abs(offset - recordedOffsets[i]! / 2), `message ${i}: at ${offset} ms, recorded ${recordedOffsets[i]} ms`).toBeLessThan(120))
+      expect(Math.abs(offset - recordedOffsets[i]! / 2), `message ${i}: at ${offset} ms, recorded ${recordedOffsets[i]} ms`).toBeLessThan(250))
+    expect(replayedOffsets[3]!).toBeLessThan(recordedOffsets[3]! * 0.75)
   })
 
   it('Ctrl-C ends an endless simulation with exit 0 and its summary', async () => {
@@ -128,6 +129,19 @@ describe('pub --simulate', () => {
     const summary = JSON.parse(r.stdout.toString())
     expect(summary.stoppedBy).toBe('interrupted')
     expect(summary.messages).toBeGreaterThanOrEqual(5)
+  })
+
+  it('a --rate beyond what can be sent still ends on time with its summary (catch-up in slices, no runaway)', async () => {
+    const {port} = await broker()
+    const r = await cli__run(['pub', '-h', '127.0.0.1', '-p', port, '--simulate', 'counter', '-t', 'flood', '--rate', '1000000', '--duration', '1', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.toString())
+    expect(summary.stoppedBy).toBe('duration')
+    expect(summary.messages).toBeGreaterThan(0)
+    // It could not keep a million a second: the summary says so instead of pretending.
+    expect(summary.messages).toBeLessThan(1_000_000)
+    expect(summary.maxLagMs).toBeGreaterThan(0)
+    expect(summary.elapsedMs).toBeLessThan(5000)
   })
 
   it('a broker that goes away mid-run ends the simulation with exit 2 and the reason', async () => {
