@@ -14,7 +14,7 @@ import {RedisStore} from '../broker/store/redis.js'
 import {cluster__fromFlags, clusterFlags} from '../broker/cluster/flags.js'
 import {openFiles__format} from '../broker/limits/open-files.js'
 import {BRIDGE_FLAG_NAMES, bridge__configFromFlags, bridgeFlags} from '../broker/bridge/flags.js'
-import {BridgeManager, type BridgeStatus} from '../broker/bridge/index.js'
+import {BridgeManager, type BridgeStatus, bridge__displayUrl} from '../broker/bridge/index.js'
 import {store__defaultDataDir} from '../broker/store/index.js'
 import {web__fromFlags, webFlags, type WebFlagValues} from '../web/flags.js'
 
@@ -258,7 +258,7 @@ export default class BrokerCommand extends Command {
       for (const line of web.lines) this.log(`  ${line.replace(/http:\/\/\S+/g, (url) => chalk.cyan(url))}`)
       for (const warning of web.warnings) this.log(chalk.yellow(`  warning: ${warning}`))
       for (const note of transports.notes) this.log(chalk.yellow(`  note: ${note}`))
-      for (const b of bridgeConfigs) this.log(`  bridge ${chalk.cyan(b.name)} to ${b.urls.join(', ')} (${b.topics.map((t) => `${t.localPrefix}${t.pattern} ${t.direction} ${t.qos}`).join('; ')})`)
+      for (const b of bridgeConfigs) this.log(`  bridge ${chalk.cyan(b.name)} to ${b.urls.map(bridge__displayUrl).join(', ')} (${b.topics.map((t) => `${t.localPrefix}${t.pattern} ${t.direction} ${t.qos}`).join('; ')})`)
       for (const note of security.notes) this.log(`  ${note}`)
       for (const warning of security.warnings) this.log(chalk.yellow(`  warning: ${warning}`))
       if (allowAnonymous && broker.listeners.some((l) => !isLoopback(l.address.host))) {

@@ -87,5 +87,10 @@ describe('bridge delivery', () => {
     const local = await bridge__mqttkit([{...entry, username: 'site1', password: 's3cret'}])
     await bridge__up(local)
     expect(local.bridges.status()[0]).toMatchObject({state: 'up'})
+    // The URL's credentials, over 3.1.1 (bridge mode) this time.
+    const fromUrl = await bridge__mqttkit([{name: 'url', url: `mqtt://site1:s3cret@127.0.0.1:${remote.port}`, protocolVersion: '3.1.1', topics: ['a/# out 1']}])
+    await bridge__up(fromUrl)
+    // The password stays out of reports and logs.
+    expect(fromUrl.bridges.status()[0]!.url).toBe(`mqtt://site1:***@127.0.0.1:${remote.port}`)
   })
 })

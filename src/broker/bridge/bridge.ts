@@ -14,7 +14,7 @@
 import type {IPublishPacket} from 'mqtt-packet'
 import type {MqttClient} from 'mqtt'
 import type {Logger} from '../logger.js'
-import type {BridgeConfig} from './config.js'
+import {type BridgeConfig, bridge__displayUrl} from './config.js'
 import {LINK_WINDOW, type LinkBroker, LocalLink, packet__fits} from './local-link.js'
 import {path__in, path__out} from './path.js'
 import {type RemoteTls, remote__backoff, remote__connect, remote__load} from './remote.js'
@@ -131,6 +131,7 @@ export class Bridge {
   private connectRemote(): void {
     if (this.state === 'stopped') return
     const url = this.config.urls[this.urlIndex % this.config.urls.length]!
+    const shown = bridge__displayUrl(url)
     const client = remote__connect(this.config, url, this.clientId, this.tls)
     this.remote = client
     client.handleMessage = (packet, done) => this.fromRemote(client, packet as IPublishPacket, done)
@@ -146,24 +147,24 @@ export class Bridge {
       for (const s of subs) {
         client.subscribe(s.topic, s.opts, (error, granted) => {
           const code = granted?.[0]?.qos
-          if (error !== null && error !== undefined) this.logger.warn(`bridge ${this.config.name}: subscribing to ${s.topic} on ${url} failed: ${error.message}`)
-          else if (code !== undefined && code >= 0x80) this.logger.warn(`bridge ${this.config.name}: ${url} refused the subscription to ${s.topic} (0x${code.toString(16)})`)
+          if (error !== null && error !== undefined) this.logger.warn(`bridge ${this.config.name}: subscribing to ${s.topic} on ${shown} failed: ${error.message}`)
+          else if (code !== undefined && code >= 0x80) this.logger.warn(`bridge ${this.config.name}: ${shown} refused the subscription to ${s.topic} (0x${code.toString(16)})`)
         })
       }
       this.state = 'up'
-      this.logger.info(`bridge ${this.config.name}: connected to ${url} as ${this.clientId}${connack.sessionPresent ? ' (session resumed)' : ''}`)
+      this.logger.info(`bridge ${this.config.name}: connected to ${shown} as ${this.clientId}${connack.sessionPresent ? ' (session resumed)' : ''}`)
       this.onState(this)
       for (const entry of this.pending.values()) entry.sentOn = null
       this.pump()
     })
     client.on('error', (error) => {
       if (client !== this.remote) return
-      if (error.message !== this.lastError) this.logger.warn(`bridge ${this.config.name}: ${url}: ${error.message}`)
+      if (error.message !== this.lastError) this.logger.warn(`bridge ${this.config.name}: ${shown}: ${error.message}`)
       this.lastError = error.message
     })
     client.on('close', () => {
       if (client !== this.remote) return
-      this.remoteLost(client, url)
+      this.remoteLost(client, shown)
     })
   }
 
@@ -261,7 +262,11 @@ export class Bridge {
   private finish(entry: Pending, outcome: keyof BridgeCounters): void {
     this.counters[outcome]++
     if (entry.packet.qos === 0) return
-    this.pending.delete(entry.packet.messageId!)
+    const id = entry.packet.messageId!
+    // An entry from before the link reconnected: the broker sends that message again itself, under the same id,
+    // as a new entry; this stale one must not acknowledge it.
+    if (this.pending.get(id) !== entry) return
+    this.pending.delete(id)
     this.link.ack(entry.packet)
   }
 

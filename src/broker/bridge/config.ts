@@ -131,6 +131,18 @@ function rule__check(raw: Record<string, unknown>, where: string): BridgeRule {
   return {pattern, direction, qos, localPrefix: localPrefix as string, remotePrefix: remotePrefix as string}
 }
 
+/** A URL for logs, banners and $SYS-adjacent reports: a password in it is replaced by `***`. */
+export function bridge__displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === '') return url
+    parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
 function url__check(url: unknown, where: string): string {
   if (typeof url !== 'string') throw new BridgeConfigError(`${where} must be a URL string such as mqtt://host:1883, got ${JSON.stringify(url)}`)
   let parsed: URL

@@ -10,7 +10,7 @@ import type {Logger} from '../logger.js'
 import type {StoredMessage} from '../store/store.js'
 import type {ConnectionMeta} from '../transport/types.js'
 import {Bridge, type BridgeState} from './bridge.js'
-import type {BridgeConfig} from './config.js'
+import {type BridgeConfig, bridge__displayUrl} from './config.js'
 import {remote__readTls} from './remote.js'
 
 /** The part of the Broker the bridges use. */
@@ -106,7 +106,7 @@ export class BridgeManager {
       const s: BridgeStatus = {
         name: b.config.name,
         state: b.state,
-        url: b.config.urls.join(' '),
+        url: b.config.urls.map(bridge__displayUrl).join(' '),
         sent: b.counters.sent,
         received: b.counters.received,
         queued: b.waiting + (session?.queued ?? 0),

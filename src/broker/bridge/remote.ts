@@ -76,6 +76,9 @@ export function remote__connect(config: BridgeConfig, url: string, clientId: str
   const {default: mqtt, MqttClient} = mqttjs
   const o = options(config, clientId, material)
   const parsed = new URL(url)
+  // mqtt://user:pass@host: the URL's credentials unless the entry gives its own.
+  if (o.username === undefined && parsed.username !== '') o.username = decodeURIComponent(parsed.username)
+  if (o.password === undefined && parsed.password !== '') o.password = decodeURIComponent(parsed.password)
   const scheme = parsed.protocol.slice(0, -1)
   const secure = scheme === 'mqtts' || scheme === 'ssl' || scheme === 'tls'
   if (config.protocolVersion === 5 || !(secure || scheme === 'mqtt' || scheme === 'tcp')) return mqtt.connect(url, o)
