@@ -8,6 +8,7 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {afterEach, describe, expect, it, vi} from 'vitest'
+import {brokers__cleanup, brokers__startMqttkit} from '../helpers/brokers.js'
 import {requireProgram} from '../helpers/system.js'
 import {cli__cleanup, cli__mqttjs, cli__run, cli__startMqttkit, repoRoot} from '../helpers/cli.js'
 
@@ -26,6 +27,7 @@ function tmux(...args: string[]): string {
 afterEach(async () => {
   spawnSync(TMUX, ['-L', socket, 'kill-server'], {stdio: 'ignore'})
   await cli__cleanup()
+  await brokers__cleanup()
 })
 
 const screen = (): string => tmux('capture-pane', '-p', '-t', 'chart')
@@ -45,14 +47,16 @@ const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`
 describe('sub --chart in tmux', () => {
   it('draws three simulated series with last/min/max/mean, counts non-numeric messages, redraws on resize, q exits 0 and restores the terminal', async (ctx) => {
     if (!requireProgram(ctx, TMUX, 'tmux')) return
-    const broker = await cli__startMqttkit()
+    const broker = await brokers__startMqttkit()
+    // The chart is drawn before its SUBSCRIBE goes out: the broker says when the subscription is in place.
+    const subscribed = new Promise<void>((resolve) => broker.mqttkit!.on('subscribe', () => resolve()))
     const port = String(broker.port)
     const sub = [process.execPath, 'bin/run.js', 'sub', '-h', '127.0.0.1', '-p', port, '-t', 'sim/#', '--chart'].map(quote).join(' ')
     // After the chart: its exit code and the terminal modes, printed by the shell that got the terminal back.
     const script = `cd ${quote(repoRoot)}; ${sub}; echo "EXIT=$?"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60`
     tmux('new-session', '-d', '-s', 'chart', '-x', '120', '-y', '40', `env -u CI -u NO_COLOR TERM=xterm-256color sh -c ${quote(script)}`)
     await waitForScreen(/waiting for numeric messages/)
-    // The chart is up once it is drawn, the subscription a moment later; an mqtt.js message proves it is live.
+    await subscribed
     const peer = await cli__mqttjs(broker.port)
     await peer.publishAsync('sim/status', 'online')
     await waitForScreen(/non-numeric: 1/)
