@@ -4,7 +4,7 @@
  *
  * out: the broker delivers what matches an `out` rule to the link's persistent session; the bridge publishes it
  *      on the remote (prefixes mapped, QoS as delivered = min(rule, message), retain kept, MQTT 5 properties kept,
- *      message expiry counted down) and acknowledges it here only once the remote has (PUBACK, or PUBREC for
+ *      message expiry counted down) and acknowledges it here only once the remote has (PUBACK, or PUBCOMP for
  *      QoS 2). While the remote is away nothing is acknowledged, so the broker keeps the rest in the session
  *      (store-backed, bounded by `maxQueued`, in order) and hands it over after the reconnect.
  * in:  the remote client subscribes to `remotePrefix + pattern` and publishes what arrives here through the link;
