@@ -32,7 +32,8 @@ export default class Pub extends ClientCommand {
   static override summary = 'Publish messages to an MQTT broker'
 
   static override description = `Sends one message (-m, -f, -s, -n), a message per line of stdin (-l, streamed), or
-the same message --repeat times. At QoS 1 and 2 it exits only once the broker acknowledged every message.
+the same message --repeat times; with --simulate, N fake devices publishing waveforms, counters, random walks or a
+replayed recording. At QoS 1 and 2 it exits only once the broker acknowledged every message.
 Exit codes: 0 done, 1 bad flags or input, 2 network failure, 3 refused by the broker, 4 timeout, 130 Ctrl-C.`
 
   static override examples = [

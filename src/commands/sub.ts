@@ -35,7 +35,8 @@ export default class Sub extends ClientCommand {
   static override summary = 'Subscribe to topics and print the messages'
 
   static override description = `Prints each message as it arrives: readable and coloured on a terminal, exactly like
-mosquitto_sub in a pipe (payload, or "topic payload" with -v), as -F templates or as JSON lines (--jsonl).
+mosquitto_sub in a pipe (payload, or "topic payload" with -v), as -F templates or as JSON lines (--jsonl); or, with
+--chart, as a live full-screen chart of numeric payloads.
 Reconnects with back-off when the connection drops (notes on stderr). Ctrl-C exits 0.
 Exit codes: 0 done, 1 bad flags, 2 network failure, 3 refused by the broker, 4 -W ended before -C messages.`
 
