@@ -2,39 +2,22 @@
  * `mqttkit retained clear` asking on a real terminal (tmux): past 10 matching topics it asks `[y/N]`; "n" clears
  * nothing (exit 1), "y" clears them all (exit 0). Retained messages are set up and checked with mqtt.js.
  */
-import {spawnSync} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 import {requireProgram} from '../helpers/system.js'
+import {tmux__path as TMUX, tmux__quote as quote, tmux__server} from '../helpers/tmux.js'
 import {cli__cleanup, cli__mqttjs, cli__startMqttkit, repoRoot} from '../helpers/cli.js'
 
 vi.setConfig({testTimeout: 90_000})
 
-const TMUX = '/usr/bin/tmux'
-const socket = `mqttkit-retained-${process.pid}-${randomBytes(3).toString('hex')}`
-
-function tmux(...args: string[]): string {
-  const r = spawnSync(TMUX, ['-L', socket, ...args], {encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
+const server = tmux__server('retained')
+const tmux = server.run
 
 afterEach(async () => {
-  spawnSync(TMUX, ['-L', socket, 'kill-server'], {stdio: 'ignore'})
+  server.kill()
   await cli__cleanup()
 })
 
-async function waitForScreen(name: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const text = tmux('capture-pane', '-p', '-t', name)
-    if (pattern.test(text)) return text
-    if (Date.now() > deadline) throw new Error(`screen never matched ${pattern}:\n${text}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`
+const waitForScreen = (name: string, pattern: RegExp, timeoutMs?: number): Promise<string> => server.waitForScreen(name, pattern, timeoutMs)
 
 async function retainedCount(port: number, filter: string): Promise<number> {
   const client = await cli__mqttjs(port)

@@ -5,44 +5,24 @@
  * new size, and `q` ends the process with exit 0 and the terminal back in cooked mode (icanon, echo) outside the
  * alternate screen. Without a terminal `--chart` refuses in one line.
  */
-import {spawnSync} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 import {brokers__cleanup, brokers__startMqttkit} from '../helpers/brokers.js'
 import {requireProgram} from '../helpers/system.js'
+import {tmux__path as TMUX, tmux__quote as quote, tmux__server} from '../helpers/tmux.js'
 import {cli__cleanup, cli__mqttjs, cli__run, cli__startMqttkit, repoRoot} from '../helpers/cli.js'
 
 vi.setConfig({testTimeout: 90_000})
 
-const TMUX = '/usr/bin/tmux'
-/** One tmux server per test run, on its own socket, so nothing else's sessions are touched. */
-const socket = `mqttkit-chart-${process.pid}-${randomBytes(3).toString('hex')}`
-
-function tmux(...args: string[]): string {
-  const r = spawnSync(TMUX, ['-L', socket, ...args], {encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
+const server = tmux__server('chart')
+const tmux = server.run
 
 afterEach(async () => {
-  spawnSync(TMUX, ['-L', socket, 'kill-server'], {stdio: 'ignore'})
+  server.kill()
   await cli__cleanup()
   await brokers__cleanup()
 })
 
-const screen = (): string => tmux('capture-pane', '-p', '-t', 'chart')
-
-async function waitForScreen(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const text = screen()
-    if (pattern.test(text)) return text
-    if (Date.now() > deadline) throw new Error(`screen never matched ${pattern}:\n${text}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`
+const waitForScreen = (pattern: RegExp, timeoutMs = 20_000): Promise<string> => server.waitForScreen('chart', pattern, timeoutMs)
 
 describe('sub --chart in tmux', () => {
   it('draws three simulated series with last/min/max/mean, counts non-numeric messages, redraws on resize, q exits 0 and restores the terminal', async (ctx) => {
