@@ -18,6 +18,12 @@ export function guard__isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.')
 }
 
+/** What binding the admin to `host` deserves to be told: anything but loopback carries the token in clear text. */
+export function guard__bindWarnings(host: string): string[] {
+  if (guard__isLoopback(host)) return []
+  return [`the web admin listens on ${host} without TLS: the token and every page travel in clear text; put it behind a TLS proxy or bind 127.0.0.1`]
+}
+
 /** Host header values this server answers to: loopback names, the bound address and, on a wildcard bind, this machine's. */
 export function guard__allowedHosts(bindHost: string, port: number, extra: string[] = []): Set<string> {
   const names = new Set(['localhost', '127.0.0.1', '[::1]', ...extra])

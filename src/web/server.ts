@@ -8,7 +8,7 @@ import {readFile} from 'node:fs/promises'
 import Fastify, {type FastifyInstance, type FastifyReply} from 'fastify'
 import type {Broker} from '../broker/broker.js'
 import {ApiError, api__send} from './errors.js'
-import {Guard, guard__allowedHosts, guard__isLoopback} from './guard.js'
+import {Guard, guard__allowedHosts, guard__bindWarnings, guard__isLoopback} from './guard.js'
 import {metrics__registry} from './metrics.js'
 import {openapi__document} from './openapi.js'
 import {LOGIN_PAGE, page__files} from './page.js'
@@ -130,8 +130,7 @@ export class AdminServer {
     sampler.start()
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
     const url = `http://${shown}:${bound.port}/`
-    const warnings: string[] = []
-    if (!guard__isLoopback(host)) warnings.push(`the web admin listens on ${host} without TLS: the token and every page travel in clear text; put it behind a TLS proxy or bind 127.0.0.1`)
+    const warnings = guard__bindWarnings(host)
     this.address = {host, port: bound.port, url, loginUrl: created === undefined ? undefined : `${url}?token=${created}`, warnings}
     return this.address
   }
