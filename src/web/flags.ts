@@ -4,7 +4,7 @@
  */
 import {Flags} from '@oclif/core'
 import type {Broker} from '../broker/broker.js'
-import {AdminServer} from './server.js'
+import type {AdminServer} from './server.js'
 
 export const WEB_DEFAULT_PORT = 8000
 const GROUP = 'WEB ADMIN'
@@ -35,6 +35,8 @@ export interface WebStart {
 /** Starts the admin server unless --no-web. The default port, when taken, turns the admin off with a note; an explicit one is an error. */
 export async function web__fromFlags(broker: Broker, flags: WebFlagValues, context: {dataDir: string; configFile?: string; version: string}): Promise<WebStart> {
   if (flags.web === false) return {lines: [], warnings: []}
+  // Loaded only when used: fastify and prom-client are not read at all by a broker started with --no-web.
+  const {AdminServer} = await import('./server.js')
   const admin = new AdminServer(broker, {
     host: flags['web-host'] ?? '127.0.0.1',
     port: flags['web-port'] ?? WEB_DEFAULT_PORT,
