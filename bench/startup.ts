@@ -14,7 +14,7 @@
  *   npx tsx bench/startup.ts [--rounds 15] [--json] [--compare /path/to/other/checkout]
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -64,11 +64,17 @@ function connects(port: number): Promise<boolean> {
 }
 
 /** Spawns `mqttkit broker` on a free port, resolves with the ms until it accepts a TCP connection, then stops it. */
-async function brokerListening(bin = runJs): Promise<Sample> {
+/** Whether the checkout at `dir` has `mqttkit broker --web-port` (older builds have no web admin). */
+function hasWebAdmin(dir: string): boolean {
+  const manifest = JSON.parse(readFileSync(join(dir, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, unknown>}>}
+  return 'web-port' in manifest.commands.broker!.flags
+}
+
+async function brokerListening(bin = runJs, web = true): Promise<Sample> {
   const port = await ports__free()
-  // As a user starts it (SQLite store, WebSocket listener), in a fresh data directory and on free ports.
+  // As a user starts it (SQLite store, WebSocket listener, web admin), in a fresh data directory and on free ports.
   const dataDir = mkdtempSync(join(tmpdir(), 'mqttkit-startup-'))
-  const args = ['broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', dataDir, '--log-level', 'error']
+  const args = ['broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--ws-port', '0', ...(web ? ['--web-port', '0'] : []), '--data-dir', dataDir, '--log-level', 'error']
   const started = process.hrtime.bigint()
   const child = spawn(process.execPath, [bin, ...args], {cwd: root, stdio: 'ignore'})
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
@@ -92,7 +98,7 @@ const median = (xs: number[]): number => {
 }
 
 const brokerPort = await ports__free()
-const broker: ChildProcess = spawn(process.execPath, [runJs, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(brokerPort), '--no-ws', '--store', 'memory', '--log-level', 'error'], {cwd: root, stdio: 'ignore'})
+const broker: ChildProcess = spawn(process.execPath, [runJs, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(brokerPort), '--no-ws', '--no-web', '--store', 'memory', '--log-level', 'error'], {cwd: root, stdio: 'ignore'})
 await ports__waitListening(brokerPort, 10_000)
 
 const cases: Array<[name: string, run: () => Promise<Sample>, target?: number]> = [
@@ -112,7 +118,7 @@ if (values.compare !== undefined) {
     [`mqttkit --version (${values.compare})`, () => timed([other, '--version']), 2],
     [`mqttkit --help (${values.compare})`, () => timed([other, '--help']), 2],
     [`mqttkit pub -t x -m 1 -q 1 (${values.compare})`, () => timed([other, ...pubArgs]), 3],
-    [`mqttkit broker: listening (${values.compare})`, () => brokerListening(other)],
+    [`mqttkit broker: listening (${values.compare})`, () => brokerListening(other, hasWebAdmin(values.compare!))],
   )
 }
 

@@ -133,7 +133,7 @@ describe('modules loaded at start-up', () => {
   it('broker loads no client library, spinner, bench engine or doctor checks', async () => {
     const port = await brokers__freePort()
     const data = mkdtempSync(join(dir, 'data-'))
-    const run = start([runJs, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', data, '--log-level', 'error'])
+    const run = start([runJs, 'broker', '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--ws-port', '0', '--web-port', '0', '--data-dir', data, '--log-level', 'error'])
     // Stopped (SIGTERM) once it listens: what it loaded by then is what `mqttkit broker` needs to serve.
     const deadline = Date.now() + 20_000
     while (!(await connects(port))) {
