@@ -4,7 +4,6 @@
  * command-line flag > environment (MQTT_PORT) > file > built-in default.
  */
 import {readFile} from 'node:fs/promises'
-import {parse as parseYaml} from 'yaml'
 
 /** A list (`bridges`) is passed on as read; its own module checks its entries. */
 export type ConfigValue = string | number | boolean | unknown[]
@@ -58,6 +57,8 @@ export async function config__load(path: string, extraKeys: Record<string, Confi
   } catch (error) {
     throw new Error(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
+  // yaml (some 70 modules) is imported only for a --config file (issue 20: start-up).
+  const {parse: parseYaml} = await import('yaml')
   let data: unknown
   try {
     data = parseYaml(text)
