@@ -114,6 +114,15 @@ describe('frames', () => {
     expect(text).toMatch(/\u001b\[32m[─╭╮╰╯│]/)
   })
 
+  it('below 100 columns the panel becomes a summary line and the latest note a line of its own', () => {
+    const lines = chart__frame(filled(), {columns: 80, rows: 30, nowMs: 2_000_000_000_000, title: 'sim/#', color: false, notes: ['old note', 'reconnected to mqtt://h:1883']})
+    const text = lines.join('\n')
+    expect(text).not.toContain('│non-numeric')
+    expect(text).toContain('non-numeric: 1 · hidden series: none')
+    expect(text).toContain('reconnected to mqtt://h:1883')
+    expect(text).not.toContain('old note')
+  })
+
   it('an empty store says it is waiting', () => {
     const lines = chart__frame(new ChartStore(60_000, 8, undefined), {columns: 80, rows: 24, nowMs: Date.now(), title: 'x', color: false, notes: []})
     expect(lines.join('\n')).toContain('waiting for numeric messages')

@@ -77,12 +77,18 @@ describe('sub --chart in tmux', () => {
     expect(after).not.toContain('mqttkit sub --chart')
   })
 
-  it('Ctrl-C also quits with exit 0', async (ctx) => {
+  it('reconnection notes appear in the side panel (not on stderr, which would tear the picture); Ctrl-C quits with exit 0', async (ctx) => {
     if (!requireProgram(ctx, TMUX, 'tmux')) return
     const broker = await cli__startMqttkit()
     const sub = [process.execPath, 'bin/run.js', 'sub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'x', '--chart', '--window', '10s'].map(quote).join(' ')
     tmux('new-session', '-d', '-s', 'chart', '-x', '100', '-y', '30', `sh -c ${quote(`cd ${quote(repoRoot)}; ${sub}; echo "EXIT=$?"; sleep 60`)}`)
     await waitForScreen(/window 10s/)
+    await broker.stop()
+    const noted = await waitForScreen(/│reconnecting to/)
+    // The panel column is intact: the notes are inside it, right of the divider, wrapped to its width.
+    expect(noted).toMatch(/│connection refused by/)
+    for (const line of noted.split('\n')) expect(line.length).toBeLessThanOrEqual(100)
+    expect(noted).toMatch(/^mqttkit sub --chart · x · window 10s/)
     tmux('send-keys', '-t', 'chart', 'C-c')
     expect(await waitForScreen(/EXIT=\d+/)).toMatch(/EXIT=0/)
   })

@@ -173,6 +173,25 @@ function legend(store: ChartStore, o: FrameOptions): string[] {
   })
 }
 
+/** Greedy word wrap (a word longer than the width is cut). */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    for (let w = word; w.length > 0; w = w.slice(width)) {
+      const piece = w.slice(0, width)
+      if (line === '') line = piece
+      else if (line.length + 1 + piece.length <= width) line += ` ${piece}`
+      else {
+        out.push(line)
+        line = piece
+      }
+    }
+  }
+  if (line !== '') out.push(line)
+  return out
+}
+
 function panel(store: ChartStore, o: FrameOptions, height: number): string[] {
   const lines: string[] = [`non-numeric: ${store.nonNumericTotal}`]
   const byCount = [...store.nonNumeric.entries()].sort((a, b) => b[1] - a[1])
@@ -184,7 +203,7 @@ function panel(store: ChartStore, o: FrameOptions, height: number): string[] {
     for (const topic of hidden.slice(0, 6)) lines.push(`  ${topic}`)
     if (hidden.length > 6) lines.push(dim(`  … ${hidden.length - 6} more`, o.color))
   }
-  if (o.notes.length > 0) lines.push('', ...o.notes.slice(-3).map((n) => dim(n, o.color)))
+  if (o.notes.length > 0) lines.push('', ...o.notes.slice(-3).flatMap((n) => wrap(n, panelWidth - 1)).map((n) => dim(n, o.color)))
   return lines.slice(0, height)
 }
 
@@ -198,6 +217,7 @@ export function chart__frame(store: ChartStore, o: FrameOptions): string[] {
   if (!withPanel && (store.nonNumericTotal > 0 || store.hidden.size > 0)) {
     legendLines.push(dim(`non-numeric: ${store.nonNumericTotal} · hidden series: ${[...store.hidden.keys()].join(', ') || 'none'}`, o.color))
   }
+  if (!withPanel && o.notes.length > 0) legendLines.push(dim(o.notes[o.notes.length - 1]!, o.color))
   const rateHeight = rows >= 30 ? 4 : rows >= 22 ? 2 : 0
   const rateLines = rateHeight > 0 ? ['messages per second', ...rateChart(store, o, columns, rateHeight)] : []
   const chartRows = Math.max(3, rows - 1 - legendLines.length - rateLines.length - 1)
