@@ -154,3 +154,74 @@ export async function bridge__publish(client: MqttClient, topic: string, count: 
     await Promise.all(batch)
   }
 }
+
+export interface Proxy {
+  port: number
+  /** Packet types (the high nibble of the first byte: 3 PUBLISH, 5 PUBREC, 6 PUBREL, 7 PUBCOMP…) seen each way. */
+  fromClient: number[]
+  fromServer: number[]
+  /** Packet types from the server not passed on (while set). */
+  drop: Set<number>
+  /** Cuts every connection (the client sees the remote go away). */
+  cut(): void
+  stop(): Promise<void>
+}
+
+/** Splits an MQTT byte stream into whole packets (fixed header, 1-4 bytes of remaining length, body). */
+function mqtt__frames(onPacket: (type: number, bytes: Buffer) => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0)
+  return (chunk) => {
+    buffered = Buffer.concat([buffered, chunk])
+    for (;;) {
+      let length = 0
+      let at = 1
+      for (let shift = 0; ; shift += 7, at++) {
+        if (at >= buffered.length) return
+        length += (buffered[at]! & 0x7f) << shift
+        if ((buffered[at]! & 0x80) === 0) break
+      }
+      const end = at + 1 + length
+      if (buffered.length < end) return
+      onPacket(buffered[0]! >> 4, buffered.subarray(0, end))
+      buffered = buffered.subarray(end)
+    }
+  }
+}
+
+/** A TCP proxy on 127.0.0.1 in front of `target` that records packet types and can hold back some from the server. */
+export async function bridge__proxy(target: number): Promise<Proxy> {
+  const sockets = new Set<net.Socket>()
+  const proxy: Proxy = {port: 0, fromClient: [], fromServer: [], drop: new Set(), cut: () => {}, stop: async () => {}}
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.on('data', mqtt__frames((type, bytes) => {
+      proxy.fromClient.push(type)
+      upstream.write(bytes)
+    }))
+    upstream.on('data', mqtt__frames((type, bytes) => {
+      proxy.fromServer.push(type)
+      if (!proxy.drop.has(type)) client.write(bytes)
+    }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  proxy.port = (server.address() as net.AddressInfo).port
+  proxy.cut = () => {
+    for (const s of sockets) s.destroy()
+  }
+  proxy.stop = async () => {
+    started.delete(proxy)
+    proxy.cut()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  started.add(proxy)
+  return proxy
+}

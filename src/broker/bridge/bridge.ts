@@ -8,7 +8,8 @@
  *      QoS 2). While the remote is away nothing is acknowledged, so the broker keeps the rest in the session
  *      (store-backed, bounded by `maxQueued`, in order) and hands it over after the reconnect.
  * in:  the remote client subscribes to `remotePrefix + pattern` and publishes what arrives here through the link;
- *      the remote's PUBACK waits for this broker's.
+ *      the remote's PUBACK waits for this broker's, and its QoS 2 PUBREC for this broker's PUBCOMP (so a message
+ *      the remote handed over is already in this broker's store when mqttkit could die waiting for PUBREL).
  * Loops: No Local on both ends (mosquitto's bridge mode for 3.1.1 remotes) and the path property of path.ts.
  */
 import type {IPublishPacket} from 'mqtt-packet'
@@ -134,7 +135,14 @@ export class Bridge {
     const shown = bridge__displayUrl(url)
     const client = remote__connect(this.config, url, this.clientId, this.tls)
     this.remote = client
-    client.handleMessage = (packet, done) => this.fromRemote(client, packet as IPublishPacket, done)
+    // QoS 2: taken over here before the remote hears PUBREC (customHandleAcks runs at PUBLISH; mqtt.js's own
+    // path would keep the message in memory until PUBREL and only then call handleMessage).
+    client.options.customHandleAcks = (_topic, _message, packet, ack) => {
+      if (packet.qos === 2) this.fromRemote(client, packet, () => ack(0))
+      else ack(0)
+    }
+    // QoS 0/1 (PUBACK after done); QoS 2 at PUBREL, already published here by then.
+    client.handleMessage = (packet, done) => (packet.qos === 2 ? done() : this.fromRemote(client, packet as IPublishPacket, done))
     client.on('connect', (connack) => {
       if (client !== this.remote) return
       this.attempt = 0
