@@ -5,13 +5,13 @@
  * Overview page open in headless Chromium, streaming its SSE charts, for the whole run. Also the page's transferred
  * size (every response of loading the page, uncompressed, with and without mqtt.js's browser build).
  *
- *   npm run bench:web -- [--rounds 3] [--duration 5]
+ *   npm run bench:web -- [--rounds 5] [--duration 5]
  *
  * Needs a built dist/ and /usr/bin/chromium. Chromium runs on the same machine as the broker and the load, so the
  * "page open" rows include what the browser itself takes from the CPU, as on a laptop with the dashboard open.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
@@ -19,6 +19,41 @@ import {chromium} from 'playwright-core'
 import {type BenchFlags, bench__spec, bench__target} from '../src/bench/cli.js'
 import {bench__run} from '../src/bench/runner.js'
 import {ports__free, ports__waitListening} from './ports.js'
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
+}
+
+/** CPU seconds of the Chromium processes this script started (its descendants named chrom*: browser, renderer, GPU...). */
+function browserCpuSeconds(): number {
+  const root = process.pid
+  const parent = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      parent.set(Number(entry), Number(fields[1]))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0
+  for (const pid of parent.keys()) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        try {
+          if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('chrom')) break
+          total += cpuSeconds(pid)
+        } catch {
+          // gone meanwhile
+        }
+        break
+      }
+    }
+  }
+  return total
+}
 
 const {values} = parseArgs({options: {rounds: {type: 'string', default: '3'}, duration: {type: 'string', default: '5'}}})
 const rounds = Number(values.rounds)
@@ -35,6 +70,8 @@ interface Mode {
   webPort: number
   child?: ChildProcess
   rates: number[]
+  /** Chromium's CPU seconds per second of this mode's rounds. */
+  browserCpu: number[]
 }
 
 async function start(mode: Mode): Promise<void> {
@@ -47,9 +84,9 @@ async function start(mode: Mode): Promise<void> {
 }
 
 const modes: Mode[] = [
-  {name: 'admin off (--no-web)', web: false, page: false, port: 0, webPort: 0, rates: []},
-  {name: 'admin on, no page open', web: true, page: false, port: 0, webPort: 0, rates: []},
-  {name: 'admin on, Overview open (SSE live)', web: true, page: true, port: 0, webPort: 0, rates: []},
+  {name: 'admin off (--no-web)', web: false, page: false, port: 0, webPort: 0, rates: [], browserCpu: []},
+  {name: 'admin on, no page open', web: true, page: false, port: 0, webPort: 0, rates: [], browserCpu: []},
+  {name: 'admin on, Overview open (SSE live)', web: true, page: true, port: 0, webPort: 0, rates: [], browserCpu: []},
 ]
 for (const mode of modes) await start(mode)
 
@@ -74,11 +111,21 @@ const flags = (): BenchFlags => ({workers: 1, 'connect-rate': 0, 'connect-concur
 for (let round = 1; round <= rounds; round++) {
   for (const mode of modes) {
     const target = bench__target({host: '127.0.0.1', port: mode.port, 'protocol-version': 4, 'id-prefix': `w${round}${Date.now() % 1e6}-`})
+    const b0 = browserCpuSeconds()
+    const t0 = Date.now()
     const r = await bench__run(bench__spec('run', flags(), target), mode.name)
+    mode.browserCpu.push((browserCpuSeconds() - b0) / ((Date.now() - t0) / 1000))
     mode.rates.push(r.deliveredPerSec)
     console.error(`round ${round} ${mode.name}: ${Math.round(r.deliveredPerSec)} msg/s (load ${loadavg()[0]!.toFixed(1)})`)
   }
 }
+
+// The admin's own work, which throughput on a busy machine cannot show: each broker's CPU over the same idle
+// seconds (no MQTT traffic), the Overview page still open and streaming on its broker.
+const IDLE_S = 20
+const cpu0 = modes.map((m) => cpuSeconds(m.child!.pid!))
+await new Promise((r) => setTimeout(r, IDLE_S * 1000))
+const idleCpu = modes.map((m, i) => ((cpuSeconds(m.child!.pid!) - cpu0[i]!) * 1000) / IDLE_S)
 
 await browser.close()
 for (const mode of modes) mode.child?.kill('SIGTERM')
@@ -87,11 +134,13 @@ rmSync(dir, {recursive: true, force: true})
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const base = median(modes[0]!.rates)
 console.log(`\nfan-in QoS 0, 10 publishers -> 1 subscriber, 32-byte payloads, ${rounds} rounds x ${duration} s, medians:\n`)
-console.log('| broker | delivered msg/s | vs admin off | rounds |')
-console.log('|---|---|---|---|')
+console.log('| broker | delivered msg/s | vs admin off | rounds | Chromium CPU (cores) |')
+console.log('|---|---|---|---|---|')
 for (const mode of modes) {
   const m = median(mode.rates)
-  console.log(`| ${mode.name} | ${Math.round(m).toLocaleString('en')} | ${((m / base - 1) * 100).toFixed(1)}% | ${mode.rates.map((r) => Math.round(r)).join(', ')} |`)
+  console.log(`| ${mode.name} | ${Math.round(m).toLocaleString('en')} | ${((m / base - 1) * 100).toFixed(1)}% | ${mode.rates.map((r) => Math.round(r)).join(', ')} | ${median(mode.browserCpu).toFixed(2)} |`)
 }
+console.log(`\nbroker CPU while idle (no MQTT traffic), ${IDLE_S} s, ms of CPU per second:`)
+modes.forEach((m, i) => console.log(`  ${m.name}: ${idleCpu[i]!.toFixed(1)}`))
 console.log(`\npage transferred (uncompressed, ${files.length} responses): ${(total / 1024).toFixed(1)} KiB; without mqtt.js (${(mqttJs / 1024).toFixed(1)} KiB): ${((total - mqttJs) / 1024).toFixed(1)} KiB`)
 for (const f of files) console.log(`  ${new URL(f.url).pathname} ${f.bytes}`)
