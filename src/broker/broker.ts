@@ -196,6 +196,7 @@ export class Broker {
       await Promise.all(this.listeners.map((l) => l.close()))
       this.listeners = []
       this.state = 'closed'
+      await this.cluster?.stop()
       await this.store.close()
       throw error
     }

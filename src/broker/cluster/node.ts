@@ -310,6 +310,15 @@ export class ClusterNode implements ClusterHooks {
     if (to.size === 0) this.expireMoved(now)
   }
 
+  /** Sessions that arrived more than MOVE_WINDOW_MS ago need no duplicate check, nor the adopted-only rule. */
+  private expireArrived(now: number): void {
+    for (const [clientId, window] of this.arrived) {
+      if (window.until >= now) continue
+      this.arrived.delete(clientId)
+      this.adopted.delete(clientId)
+    }
+  }
+
   private expireMoved(now: number): void {
     for (const [clientId, move] of this.moved) {
       if (move.until >= now) continue
@@ -536,6 +545,7 @@ export class ClusterNode implements ClusterHooks {
         if (leases[i]?.[1] === 0 && judge) void this.adopt(others[i]!, false)
       }
       this.expireMoved(Date.now())
+      this.expireArrived(Date.now())
     } catch (error) {
       this.trouble(error)
     }
@@ -617,6 +627,8 @@ export class ClusterNode implements ClusterHooks {
     this.ctx.logger.error(`cluster: this node (${this.inc}) was declared dead and adopted by another node; closing its clients and rejoining`)
     for (const connection of [...this.ctx.connections]) connection.close(ReasonCode.SessionTakenOver, 'node rejoining the cluster')
     for (const session of [...this.ctx.sessions.values()]) this.ctx.sessions.release(session)
+    // What those closes and this node's clients changed before belongs to the sessions the adopter holds now.
+    this.store.discardPending()
     this.inc = ClusterNode.newInc(this.nodeId)
     this.index = new SubscriptionIndex(this.keys, this.inc, (add) => this.store.command(add))
     await this.register()

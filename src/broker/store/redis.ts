@@ -165,6 +165,18 @@ export class RedisStore implements Store {
     this.touched()
   }
 
+  /**
+   * Drops everything not committed yet (a cluster node that was declared dead: its sessions belong to the node that
+   * adopted them, and writing them now would overwrite that node's state). Nothing acknowledged is lost: every
+   * acknowledgement waits for a commit, and the waiters are rejected here.
+   */
+  discardPending(): void {
+    this.takeBatch()
+    const waiters = this.waiters
+    this.waiters = []
+    settle(waiters, new StoreError('io', `${this.name}: changes discarded, this cluster node was declared dead`))
+  }
+
   /** A new connection to the same Redis with the same settings (the cluster's blocking stream reader needs its own). */
   duplicate(): Redis {
     return this.connectionFor()
