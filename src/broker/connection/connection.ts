@@ -181,12 +181,7 @@ export class Connection {
       this.stream.uncork()
     }
     this.stream.end()
-    // A peer that never finishes the close is cut off after a second. One that does lets go of the timer at once:
-    // held for the whole second, every closed socket (and this connection with it) would outlive a few young-
-    // generation GCs and be promoted, which under a storm of short connections is most of the old generation's growth.
-    const stream = this.stream
-    const timer = setTimeout(destroyLater, 1000, stream).unref()
-    stream.once('close', () => clearTimeout(timer))
+    setTimeout(destroyLater, 1000, this.stream).unref()
   }
 
   /** Ends the connect timeout and starts keepalive checks: called after CONNECT was accepted. */

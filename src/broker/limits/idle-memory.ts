@@ -2,12 +2,12 @@
  * Gives memory back after a burst (issue 18 item 14). Under a storm of short-lived connections (garbage, scanners,
  * reconnect loops) V8 promotes each connection's objects to the old generation and lets it grow to several times
  * the live data before a major GC; the pages it then frees stay committed, so the broker's RSS stays at the peak
- * long after the storm (measured: +50–70 MB for ~25 MB of live heap, still there 30 s later; docs/benchmarks.md).
+ * long after the storm (measured: +65–70 MB over idle 30 s after the storm, for ~25 MB of live heap; docs/benchmarks.md).
  *
  * Every 5 s this checks the V8 heap: when the old generation has grown by more than 32 MB since the start (or the
  * last release) and the broker has gone quiet (for two checks in a row, fewer packets in 5 s than a tenth of the
  * busiest 5 s since the last release, or under 50), it runs one full, compacting GC, which returns those pages to
- * the system. It never runs under load (a full GC stops the event loop for 0.1–0.4 s), and at most once per burst.
+ * the system. It never runs under load (a full GC stops the event loop for 0.1–0.7 s), and at most once per burst.
  * `releaseIdleMemory: false` turns it off for an embedding application that manages its own heap. V8's own memory
  * reducer did not give the pages back within 30 s of quiet in any of the measured runs.
  */
