@@ -4,7 +4,6 @@
  * JSON. Written atomically (temporary file, then rename) with the file's own mode.
  */
 import {readFile, stat} from 'node:fs/promises'
-import {parseDocument} from 'yaml'
 import {atomicFile__write} from '../broker/atomic-file.js'
 
 function kebab(key: string): string {
@@ -24,6 +23,8 @@ export async function configFile__update(path: string, settings: Record<string, 
     }
     out = `${JSON.stringify(data, null, 2)}\n`
   } else {
+    // yaml only when a YAML config file is written back (the library entry re-exports the admin server).
+    const {parseDocument} = await import('yaml')
     const doc = parseDocument(text)
     if (doc.contents === null) doc.contents = doc.createNode({}) as never
     for (const [key, value] of Object.entries(settings)) {

@@ -5,11 +5,10 @@
  * .publish), so an application embedding a Broker can run one too: `new AdminServer(broker, {port: 0}).listen()`.
  */
 import {readFile} from 'node:fs/promises'
-import Fastify, {type FastifyInstance, type FastifyReply} from 'fastify'
+import type {FastifyInstance, FastifyReply} from 'fastify'
 import type {Broker} from '../broker/broker.js'
 import {ApiError, api__send} from './errors.js'
 import {Guard, guard__allowedHosts, guard__bindWarnings, guard__isLoopback} from './guard.js'
-import {metrics__registry} from './metrics.js'
 import {openapi__document} from './openapi.js'
 import {LOGIN_PAGE, page__files} from './page.js'
 import {routes__clients} from './routes/clients.js'
@@ -59,6 +58,9 @@ export class AdminServer {
   async listen(): Promise<AdminAddress> {
     const host = this.options.host ?? '127.0.0.1'
     const {source, created} = await TokenSource.open({token: this.options.token, dataDir: this.options.dataDir})
+    // fastify and prom-client are imported here, not at the top: `import {Broker} from 'mqttkit'` re-exports this
+    // class, and an embedding app (or `broker --no-web`) that never starts the admin should not pay for them.
+    const [{default: Fastify}, {metrics__registry}] = await Promise.all([import('fastify'), import('./metrics.js')])
     const app = Fastify({logger: false, bodyLimit: 1_048_576, trustProxy: false, forceCloseConnections: true})
     this.app = app
     const sampler = new StatsSampler(this.broker)

@@ -81,10 +81,10 @@ afterAll(async () => {
 })
 
 describe('modules loaded at start-up', () => {
-  it("`import {Broker} from 'mqttkit'` loads no chalk, ora or oclif, nor mqtt.js (bridges) or ioredis (Redis store) before they are used", async () => {
+  it("`import {Broker} from 'mqttkit'` loads no chalk, ora or oclif, nor mqtt.js (bridges), ioredis (Redis store) or the web admin's fastify, prom-client and yaml before they are used", async () => {
     const files = await loaded(['--input-type=module', '-e', "import {Broker} from 'mqttkit'; if (typeof Broker !== 'function') process.exit(1)"])
     expect(files).toContain('dist/index.js')
-    for (const name of ['chalk', 'ora', '@oclif/core', 'mqtt', 'ioredis']) expect(files.filter((f) => pkg(name).test(f))).toEqual([])
+    for (const name of ['chalk', 'ora', '@oclif/core', 'mqtt', 'ioredis', 'fastify', 'prom-client', 'yaml']) expect(files.filter((f) => pkg(name).test(f))).toEqual([])
     expect(files.filter((f) => f.startsWith('dist/bundle/') || f.startsWith('dist/commands/'))).toEqual([])
   })
 
