@@ -160,6 +160,8 @@ export interface Proxy {
   /** Packet types (the high nibble of the first byte: 3 PUBLISH, 5 PUBREC, 6 PUBREL, 7 PUBCOMP…) seen each way. */
   fromClient: number[]
   fromServer: number[]
+  /** The packet id of every PUBREL from the client, in order. */
+  releases: number[]
   /** Packet types from the server not passed on (while set). */
   drop: Set<number>
   /** Cuts every connection (the client sees the remote go away). */
@@ -191,7 +193,7 @@ function mqtt__frames(onPacket: (type: number, bytes: Buffer) => void): (chunk: 
 /** A TCP proxy on 127.0.0.1 in front of `target` that records packet types and can hold back some from the server. */
 export async function bridge__proxy(target: number): Promise<Proxy> {
   const sockets = new Set<net.Socket>()
-  const proxy: Proxy = {port: 0, fromClient: [], fromServer: [], drop: new Set(), cut: () => {}, stop: async () => {}}
+  const proxy: Proxy = {port: 0, fromClient: [], fromServer: [], releases: [], drop: new Set(), cut: () => {}, stop: async () => {}}
   const server = net.createServer((client) => {
     const upstream = net.connect(target, '127.0.0.1')
     for (const s of [client, upstream]) {
@@ -205,6 +207,8 @@ export async function bridge__proxy(target: number): Promise<Proxy> {
     }
     client.on('data', mqtt__frames((type, bytes) => {
       proxy.fromClient.push(type)
+      // PUBREL: the packet id follows the fixed header (type byte, remaining length 2-4 here: one byte).
+      if (type === 6) proxy.releases.push(bytes.readUInt16BE(2))
       upstream.write(bytes)
     }))
     upstream.on('data', mqtt__frames((type, bytes) => {

@@ -4,6 +4,8 @@
  * - in: the bridge answers the remote's PUBLISH with PUBREC only once this broker has the message, so mqttkit killed
  *   (SIGKILL) before the remote's PUBREL loses nothing: the message is in the store (SQLite) and reaches an offline
  *   persistent subscriber after the restart.
+ * - out: the connection lost after the bridge's PUBREL, before the remote's PUBCOMP: after the reconnect the bridge
+ *   sends the PUBREL again for the same packet id [MQTT-4.4.0-1] and never the PUBLISH, so the message arrives once.
  */
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -12,8 +14,9 @@ import {brokers__freePort} from '../helpers/brokers.js'
 import {cli__cleanup, cli__spawn} from '../helpers/cli.js'
 import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
 import {join} from 'node:path'
-import {bridge__cleanup, bridge__mosquitto, bridge__proxy, bridge__requireMosquitto, bridge__until, sleep} from './helpers.js'
+import {bridge__cleanup, bridge__mosquitto, bridge__mqttkit, bridge__proxy, bridge__requireMosquitto, bridge__subscriber, bridge__until, bridge__up, sleep} from './helpers.js'
 
+const PUBLISH = 3
 const PUBREC = 5
 const PUBREL = 6
 const PUBCOMP = 7
@@ -61,5 +64,34 @@ describe('bridge QoS 2 exchanges cut short', () => {
     await bridge__until(() => got.length >= 1, () => `keeper got nothing; ${second.stderr()}`, 10_000)
     await sleep(500)
     expect(got).toEqual(['precious'])
+  }, 60_000)
+
+  it('out: connection lost before the remote PUBCOMP: PUBREL again for the same packet id, the message arrives once [MQTT-4.4.0-1]', async (ctx) => {
+    if (!bridge__requireMosquitto(ctx)) return
+    const remote = await bridge__mosquitto()
+    const proxy = await bridge__proxy(remote.port)
+    proxy.drop.add(PUBCOMP)
+    const local = await bridge__mqttkit([{name: 'out2', url: `mqtt://127.0.0.1:${proxy.port}`, reconnectBase: 100, reconnectCap: 300, topics: ['up/# out 2']}])
+    await bridge__up(local)
+    const there = await bridge__subscriber(remote.port, 'up/#', {clientId: 'there'})
+    await there.client.subscribeAsync('up/#', {qos: 2})
+    const pub = await mqttjs__connect(local.port, {protocolVersion: 5})
+    await pub.publishAsync('up/x', 'once', {qos: 2})
+    await bridge__until(() => proxy.fromServer.includes(PUBCOMP), () => `remote sent ${proxy.fromServer.join(',')}`)
+    expect(proxy.fromClient.filter((t) => t === PUBLISH)).toHaveLength(1)
+    expect(proxy.fromClient.filter((t) => t === PUBREL)).toHaveLength(1)
+    const before = proxy.fromClient.length
+    proxy.drop.clear()
+    proxy.cut()
+    await bridge__until(() => local.bridges.status()[0]!.sent === 1, () => JSON.stringify(local.bridges.status()))
+    await bridge__up(local)
+    await sleep(1500)
+    const after = proxy.fromClient.slice(before)
+    expect(after).toContain(PUBREL)
+    expect(after).not.toContain(PUBLISH)
+    expect(proxy.releases.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(proxy.releases).size).toBe(1)
+    expect(there.got.map((m) => m.payload)).toEqual(['once'])
+    expect(local.bridges.status()[0]).toMatchObject({state: 'up', sent: 1, queued: 0, dropped: 0})
   }, 60_000)
 })

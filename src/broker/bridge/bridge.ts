@@ -18,6 +18,7 @@ import type {Logger} from '../logger.js'
 import {type BridgeConfig, bridge__displayUrl} from './config.js'
 import {LINK_WINDOW, type LinkBroker, LocalLink, packet__fits} from './local-link.js'
 import {path__in, path__out} from './path.js'
+import {ReleaseStore} from './release-store.js'
 import {type RemoteTls, remote__backoff, remote__connect, remote__load} from './remote.js'
 import {BridgeRules, type CompiledRule} from './rules.js'
 
@@ -42,6 +43,10 @@ interface Pending {
   /** The remote client it was last sent through (null: not sent on the current connection). */
   sentOn: MqttClient | null
   sends: number
+  /** The packet id mqtt.js gave it on the remote (QoS 1/2, once sent). */
+  remoteId?: number
+  /** QoS 2: the remote sent PUBREC; it is never published again, only its PUBREL is resent (release-store.ts). */
+  released: boolean
 }
 
 /** QoS 1/2 messages unacknowledged by a 3.1.1 remote at once (MQTT 5 remotes say how many in CONNACK). */
@@ -54,6 +59,27 @@ export class Bridge {
   readonly link: LocalLink
   /** Out messages not yet acknowledged by the remote, in the order the broker delivered them (Map keeps it). */
   private readonly pending = new Map<number, Pending>()
+  /** Sent QoS 1/2 messages by their packet id on the remote. */
+  private readonly byRemoteId = new Map<number, Pending>()
+  /** Sent QoS 1/2 messages waiting for mqtt.js to give them a packet id (it stores them in this order). */
+  private awaitingId: Pending[] = []
+  private readonly store = new ReleaseStore({
+    published: (id) => {
+      const entry = this.awaitingId.shift()
+      if (entry === undefined) return
+      entry.remoteId = id
+      this.byRemoteId.set(id, entry)
+    },
+    released: (id) => {
+      const entry = this.byRemoteId.get(id)
+      if (entry !== undefined) entry.released = true
+    },
+    completed: (id) => {
+      const entry = this.byRemoteId.get(id)
+      // Sent on this connection: its publish callback finishes it. Released on an earlier one: this is its end.
+      if (entry !== undefined && entry.sentOn !== this.remote) this.finish(entry, 'sent')
+    },
+  })
   private remote: MqttClient | null = null
   private remoteWindow = V3_REMOTE_WINDOW
   private remoteInflight = 0
@@ -110,6 +136,7 @@ export class Bridge {
     this.remote = null
     this.link.close(forget)
     this.pending.clear()
+    this.byRemoteId.clear()
     if (remote !== null) {
       // DISCONNECT once what is in flight is acknowledged, but a remote that does not answer is not waited for long.
       await new Promise<void>((resolve) => {
@@ -133,8 +160,9 @@ export class Bridge {
     if (this.state === 'stopped') return
     const url = this.config.urls[this.urlIndex % this.config.urls.length]!
     const shown = bridge__displayUrl(url)
-    const client = remote__connect(this.config, url, this.clientId, this.tls)
+    const client = remote__connect(this.config, url, this.clientId, this.tls, this.store)
     this.remote = client
+    this.awaitingId = []
     // QoS 2: taken over here before the remote hears PUBREC (customHandleAcks runs at PUBLISH; mqtt.js's own
     // path would keep the message in memory until PUBREL and only then call handleMessage).
     client.options.customHandleAcks = (_topic, _message, packet, ack) => {
@@ -204,7 +232,7 @@ export class Bridge {
       this.link.ack(packet)
       return
     }
-    const entry: Pending = {packet, rule, topic: BridgeRules.toRemote(rule, packet.topic), receivedAt: Date.now(), sentOn: null, sends: 0}
+    const entry: Pending = {packet, rule, topic: BridgeRules.toRemote(rule, packet.topic), receivedAt: Date.now(), sentOn: null, sends: 0, released: false}
     if (packet.qos === 0) {
       // QoS 0 is not kept for an absent remote; while it is there it goes at once (it may pass queued QoS 1/2 ones).
       if (this.state === 'up') this.send(entry)
@@ -220,7 +248,7 @@ export class Bridge {
     if (this.state !== 'up' || this.remote === null) return
     for (const entry of this.pending.values()) {
       if (this.remoteInflight >= this.remoteWindow) return
-      if (entry.sentOn === this.remote) continue
+      if (entry.sentOn === this.remote || entry.released) continue
       this.send(entry)
     }
   }
@@ -249,7 +277,10 @@ export class Bridge {
     }
     entry.sentOn = client
     entry.sends++
-    if (packet.qos > 0) this.remoteInflight++
+    if (packet.qos > 0) {
+      this.remoteInflight++
+      this.awaitingId.push(entry)
+    }
     client.publish(entry.topic, packet.payload as Buffer, {qos: packet.qos, retain: packet.retain, dup: entry.sends > 1, properties}, (error) => {
       if (client !== this.remote) return
       if (packet.qos > 0) this.remoteInflight--
@@ -268,6 +299,7 @@ export class Bridge {
   }
 
   private finish(entry: Pending, outcome: keyof BridgeCounters): void {
+    if (entry.remoteId !== undefined && this.byRemoteId.get(entry.remoteId) === entry) this.byRemoteId.delete(entry.remoteId)
     this.counters[outcome]++
     if (entry.packet.qos === 0) return
     const id = entry.packet.messageId!

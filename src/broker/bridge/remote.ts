@@ -1,7 +1,8 @@
 /**
  * A bridge's end on the remote broker: one mqtt.js client per connection attempt (a fresh client keeps no
  * messages of its own to resend: what the remote has not acknowledged is resent from the bridge's pending list,
- * once, in order), its options from the bridge config, and the reconnect backoff.
+ * once, in order; only QoS 2 PUBRELs pass from one client to the next, in the bridge's release-store.ts), its
+ * options from the bridge config, and the reconnect backoff.
  *
  * MQTT 3.1.1 remotes are told this is a bridge the way mosquitto's bridges do it (protocol level 4 | 0x80,
  * `try_private`), so the remote does not send the bridge's own messages back and keeps the retain flag; mqtt.js
@@ -14,6 +15,7 @@ import {Duplex} from 'node:stream'
 import tls from 'node:tls'
 import type {IClientOptions, MqttClient} from 'mqtt'
 import {type BridgeConfig, BridgeConfigError} from './config.js'
+import type {ReleaseStore} from './release-store.js'
 
 /** TLS material read once at start (a missing file stops the broker then, not at the first reconnect). */
 export interface RemoteTls {
@@ -71,10 +73,12 @@ export async function remote__load(): Promise<void> {
 }
 
 /** Connects (without waiting) to `url`; mqtt.js events tell the rest. Needs remote__load() first. */
-export function remote__connect(config: BridgeConfig, url: string, clientId: string, material: RemoteTls): MqttClient {
+export function remote__connect(config: BridgeConfig, url: string, clientId: string, material: RemoteTls, outgoingStore?: ReleaseStore): MqttClient {
   if (mqttjs === undefined) throw new Error('remote__connect before remote__load')
   const {default: mqtt, MqttClient} = mqttjs
   const o = options(config, clientId, material)
+  // Typed against readable-stream's Readable; mqtt.js uses only read(1), 'readable', 'end' and destroy() of node's.
+  if (outgoingStore !== undefined) o.outgoingStore = outgoingStore as unknown as NonNullable<IClientOptions['outgoingStore']>
   const parsed = new URL(url)
   // mqtt://user:pass@host: the URL's credentials unless the entry gives its own.
   if (o.username === undefined && parsed.username !== '') o.username = decodeURIComponent(parsed.username)
