@@ -3,7 +3,9 @@
  * last node, with 1, 2 and 3 mqttkit nodes on one redis-server, against one node on SQLite under the same load.
  * Every broker is the built CLI in its own process on a loopback port; the load is mqtt.js in this process.
  *
- *   npm run build && npx tsx bench/cluster.ts [--configs sqlite,redis1,redis2,redis3] [--duration 5] [--publishers 4]
+ * aedes2 is the peer anchor: two aedes nodes with mqemitter-redis and aedes-persistence-redis on one redis-server.
+ *
+ *   npm run build && npx tsx bench/cluster.ts [--configs sqlite,redis1,redis2,redis3,aedes2] [--duration 5] [--publishers 4]
  *                                            [--window 50] [--size 64] [--rounds 1]
  *
  * Scenarios: fan-in QoS 0 (publishers send as fast as their sockets take it, QoS 0 subscriber: delivered msg/s)
@@ -21,7 +23,7 @@ import {ports__free, ports__waitListening} from './ports.js'
 
 const {values} = parseArgs({
   options: {
-    configs: {type: 'string', default: 'sqlite,redis1,redis2,redis3'},
+    configs: {type: 'string', default: 'sqlite,redis1,redis2,redis3,aedes2'},
     duration: {type: 'string', default: '5'},
     publishers: {type: 'string', default: '4'},
     window: {type: 'string', default: '50'},
@@ -67,6 +69,16 @@ async function startConfig(config: string, round: number): Promise<{pubUrl: stri
     const port = await ports__free()
     children.push(await startProcess(process.execPath, [RUN, 'broker', ...common, '--mqtt-port', String(port), '--store', `sqlite:${join(dir, 'b.db')}`], port))
     ports.push(port)
+  } else if (config === 'aedes2') {
+    // The peer anchor: two aedes nodes with mqemitter-redis + aedes-persistence-redis on one redis-server.
+    const redisPort = await ports__free()
+    children.push(await startProcess('/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], redisPort))
+    for (let n = 1; n <= 2; n++) {
+      const port = await ports__free()
+      const args = ['--import', 'tsx', fileURLToPath(new URL('./aedes-server.ts', import.meta.url)), '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`]
+      children.push(await startProcess(process.execPath, args, port))
+      ports.push(port)
+    }
   } else {
     const nodes = Number(config.replace('redis', ''))
     const redisPort = await ports__free()
