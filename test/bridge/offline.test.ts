@@ -1,6 +1,7 @@
 /**
  * The remote goes away: outgoing QoS 1 messages wait in the bridge's session (the broker's store) and reach the
- * remote in order after it is back [MQTT-4.6.0-6]; past the bridge's `maxQueued` new ones are dropped and counted.
+ * remote in order after it is back [MQTT-4.6.0-6]; past the bridge's `maxQueued` new ones are dropped and counted,
+ * also while the bridge itself is stopped (its session offline).
  */
 import {afterEach, describe, expect, it} from 'vitest'
 import {mqttjs__cleanup, mqttjs__connect} from '../helpers/mqttjs.js'
@@ -55,5 +56,19 @@ describe('bridge while the remote is unreachable', () => {
     // The link holds its receive window (100) and the session queues 50; the other 150 are dropped.
     await bridge__until(() => local.bridges.status()[0]!.dropped === 150, () => JSON.stringify(local.bridges.status()))
     expect(local.bridges.status()[0]).toMatchObject({queued: 150, dropped: 150})
+  })
+
+  it("maxQueued holds while the bridge's session is offline (the bridge stopped), not the broker's --max-queued", async (ctx) => {
+    if (!bridge__requireMosquitto(ctx)) return
+    const remote = await bridge__mosquitto()
+    // The broker's own limit (1,000 by default) would take all 300.
+    const local = await bridge__mqttkit([{name: 'small', url: `mqtt://127.0.0.1:${remote.port}`, maxQueued: 50, topics: ['t/# out 1']}])
+    await bridge__up(local)
+    await local.bridges.stop()
+    expect(local.broker.clients.get('$bridge/small')).toMatchObject({connected: false})
+    const pub = await mqttjs__connect(local.port, {protocolVersion: 5})
+    await bridge__publish(pub, 't/x', 300)
+    await bridge__until(() => local.broker.clients.get('$bridge/small')?.dropped === 250, () => JSON.stringify(local.broker.clients.get('$bridge/small')))
+    expect(local.broker.clients.get('$bridge/small')).toMatchObject({queued: 50, dropped: 250})
   })
 })

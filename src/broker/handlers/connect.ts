@@ -307,6 +307,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
     }
   }
   session.connection = connection
+  session.maxQueued = connection.meta.maxQueued
   connection.session = session
   ctx.clients.set(id, connection)
   ctx.sessions.persist(session)

@@ -152,9 +152,12 @@ export class QueueBudget {
   }
 }
 
-/** The queue limit of a session: its connection's own (`ConnectionMeta.maxQueued`, bridges) or `--max-queued`. */
+/**
+ * The queue limit of a session: its connection's own (`ConnectionMeta.maxQueued`, bridges; the last connection's
+ * while it is offline) or `--max-queued`.
+ */
 export function queue__limit(options: ResolvedOptions, session: Session): number {
-  return session.connection?.meta.maxQueued ?? options.maxQueued
+  return session.connection?.meta.maxQueued ?? session.maxQueued ?? options.maxQueued
 }
 
 /** Connected and acknowledging. */

@@ -24,6 +24,8 @@ export class Session {
   /** The last client info seen, so hooks can be asked about an offline session's deliveries. */
   client: ClientInfo
   disconnectedAt: number | null = null
+  /** The queue limit its last connection asked for (`ConnectionMeta.maxQueued`, bridges), kept while it is offline. */
+  maxQueued: number | undefined = undefined
   // The three collections are made on first use: an idle client's session then costs no empty Map tables
   // (~0.5 KiB per connection, docs/benchmarks.md, memory per idle connection).
   private _subscriptions: Map<string, SubscriptionRecord> | null = null
