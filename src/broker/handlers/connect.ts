@@ -260,7 +260,7 @@ export function connect__accept(connection: Connection, packet: IConnectPacket, 
     return
   }
 
-  // A cluster node first becomes the session's owner (the node holding it releases it: cluster/node.ts).
+  // A cluster node first becomes the session's owner (the node holding it releases it: cluster/takeover.ts).
   if (ctx.cluster !== undefined && !clusterClaimed.has(connection)) {
     clusterClaimed.add(connection)
     ctx.cluster.claim(connection).then(

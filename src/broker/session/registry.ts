@@ -76,7 +76,7 @@ export class SessionRegistry {
   }
 
   /**
-   * The session moves to another cluster node (cluster/node.ts): it leaves this node's memory and router, its
+   * The session moves to another cluster node (cluster/takeover.ts): it leaves this node's memory and router, its
    * timers stop, and nothing changes in the store (the new owner loads it from there).
    */
   release(session: Session): void {
@@ -219,7 +219,7 @@ export class SessionRegistry {
     }
     // Clocks that ran out while the broker was down act now, before any client can connect (a clean session
     // stored for its will ends here and publishes it; a 3.1.1 will, delay 0, goes out); the others are armed.
-    // Only the sessions of this snapshot: a cluster node restores one moved session at a time (cluster/node.ts).
+    // Only the sessions of this snapshot: a cluster node restores one moved session at a time (cluster/takeover.ts).
     for (const session of restored) {
       try {
         this.expiryDue(session)
