@@ -32,6 +32,7 @@ import {
 } from './redis-codec.js'
 import {type RedisTarget, redisUrl__parse} from './redis-url.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
+import {type Waiter, WriteBehindBuffer, type WriteBehindChanges, writeBehind__settle as settle} from './write-behind.js'
 
 export interface RedisStoreOptions {
   /** redis://, rediss:// or redis+sentinel:// (redis-url.ts); default redis://127.0.0.1:6379/0. */
@@ -47,19 +48,10 @@ export interface RedisStoreOptions {
   onError?: (error: Error) => void
 }
 
-interface Waiter {
-  resolve: () => void
-  reject: (error: Error) => void
-}
-
 type Values<K> = Map<K, Buffer | null>
 
-interface Batch {
-  cascade: string[]
-  sessions: Array<[string, string | null]>
-  retained: Array<[string, Buffer | null]>
-  queue: Array<[string, Values<number>]>
-  inflight: Array<[string, Values<string>]>
+/** Values keyed like the Redis fields they replace; an inflight record's field is o<packet id> or i<packet id>. */
+interface Batch extends WriteBehindChanges<Buffer, string, Buffer, string> {
   commands: Array<(multi: ChainableCommander) => void>
 }
 
@@ -111,11 +103,8 @@ export class RedisStore implements Store {
   private redis?: Redis
   private state: 'new' | 'open' | 'closed' = 'new'
 
-  private retained: Values<string> = new Map()
-  private sessions = new Map<string, string | null>()
-  private cascade = new Set<string>()
-  private queue = new Map<string, Values<number>>()
-  private inflight = new Map<string, Values<string>>()
+  /** Pending records (write-behind.ts). */
+  private readonly changes = new WriteBehindBuffer<Buffer, string, Buffer, string>()
   /** Extra commands for the next commit, after the records (the cluster's inbox entries and acks). */
   private commands: Array<(multi: ChainableCommander) => void> = []
   private pending = 0
@@ -235,47 +224,43 @@ export class RedisStore implements Store {
     this.assertOpen()
     // A cluster node's $SYS topics describe that node only: they are not shared through Redis.
     if (!this.sessionsAtOpen && message.topic.startsWith('$SYS/')) return
-    this.retained.set(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
+    this.changes.setRetained(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
     this.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
-    this.sessions.set(session.clientId, redisCodec__session(session))
+    this.changes.setSession(session.clientId, redisCodec__session(session))
     this.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
-    this.sessions.set(clientId, null)
-    this.cascade.add(clientId)
-    // Pending queue/inflight writes of this client happened before the delete: the cascade covers them.
-    this.queue.delete(clientId)
-    this.inflight.delete(clientId)
+    this.changes.deleteSession(clientId)
     this.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
-    clientMap(this.queue, record.clientId).set(record.seq, redisCodec__queued(record))
+    this.changes.setQueued(record.clientId, record.seq, redisCodec__queued(record))
     this.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
-    clientMap(this.queue, clientId).set(seq, null)
+    this.changes.setQueued(clientId, seq, null)
     this.touched()
   }
 
   setInflight(record: InflightRecord): void {
     this.assertOpen()
-    clientMap(this.inflight, record.clientId).set(redisCodec__inflightField(record.direction, record.packetId), redisCodec__inflight(record))
+    this.changes.setInflight(record.clientId, redisCodec__inflightField(record.direction, record.packetId), redisCodec__inflight(record))
     this.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
-    clientMap(this.inflight, clientId).set(redisCodec__inflightField(direction, packetId), null)
+    this.changes.setInflight(clientId, redisCodec__inflightField(direction, packetId), null)
     this.touched()
   }
 
@@ -405,20 +390,8 @@ export class RedisStore implements Store {
   }
 
   private takeBatch(): Batch {
-    const batch: Batch = {
-      cascade: [...this.cascade],
-      sessions: [...this.sessions],
-      retained: [...this.retained],
-      queue: [...this.queue],
-      inflight: [...this.inflight],
-      commands: this.commands,
-    }
+    const batch: Batch = {...this.changes.take(), commands: this.commands}
     this.commands = []
-    this.retained = new Map()
-    this.sessions = new Map()
-    this.cascade = new Set()
-    this.queue = new Map()
-    this.inflight = new Map()
     this.pending = 0
     return batch
   }
@@ -502,19 +475,8 @@ export class RedisStore implements Store {
 
   /** A batch that could not be written goes back under what changed since (newer changes to the same key win). */
   private mergeBack(batch: Batch): void {
-    const deletedSince = new Set(this.cascade)
-    for (const clientId of batch.cascade) this.cascade.add(clientId)
-    for (const [clientId, value] of batch.sessions) if (!this.sessions.has(clientId)) this.sessions.set(clientId, value)
-    for (const [topic, value] of batch.retained) if (!this.retained.has(topic)) this.retained.set(topic, value)
-    const restore = <K>(maps: Map<string, Values<K>>, entries: Array<[string, Values<K>]>) => {
-      for (const [clientId, values] of entries) {
-        if (deletedSince.has(clientId)) continue
-        const map = clientMap(maps, clientId)
-        for (const [key, value] of values) if (!map.has(key)) map.set(key, value)
-      }
-    }
-    restore(this.queue, batch.queue)
-    restore(this.inflight, batch.inflight)
+    this.changes.restore(batch)
+    // The batch's commands were recorded before the ones added since: they stay first.
     this.commands = [...batch.commands, ...this.commands]
     this.pending += 1
   }
@@ -530,22 +492,6 @@ export class RedisStore implements Store {
 
   private assertOpen(): void {
     if (this.state !== 'open') throw this.closedError()
-  }
-}
-
-function clientMap<K>(maps: Map<string, Values<K>>, clientId: string): Values<K> {
-  let map = maps.get(clientId)
-  if (!map) {
-    map = new Map()
-    maps.set(clientId, map)
-  }
-  return map
-}
-
-function settle(waiters: Waiter[], error: Error | null): void {
-  for (const waiter of waiters) {
-    if (error) waiter.reject(error)
-    else waiter.resolve()
   }
 }
 

@@ -21,6 +21,7 @@ import {type Committer, MainThreadCommitter, WorkerCommitter} from './sqlite-com
 import {open__decode} from './sqlite-open.js'
 import type {Batch, Row} from './sqlite-write.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
+import {type Waiter, WriteBehindBuffer, type WriteBehindChanges, writeBehind__settle as settle} from './write-behind.js'
 
 export interface SqliteStoreOptions {
   /** Milliseconds between group commits; 0 (default) commits once per event-loop turn. */
@@ -41,10 +42,8 @@ export interface SqliteStoreOptions {
   onError?: (error: Error) => void
 }
 
-interface Waiter {
-  resolve: () => void
-  reject: (error: Error) => void
-}
+/** Rows keyed like the tables' primary keys; an inflight row's key is direction * 0x10000 + packet id. */
+type Changes = WriteBehindChanges<Row, Row, Row, number>
 
 const RETRY_MS = 1000
 
@@ -63,12 +62,8 @@ export class SqliteStore implements Store {
   private committer?: Committer
   private state: 'new' | 'open' | 'closed' = 'new'
 
-  // Pending writes; null means "delete". Handed to the committer as one Batch.
-  private retained = new Map<string, Row | null>()
-  private sessions = new Map<string, Row | null>()
-  private cascade = new Set<string>()
-  private queue = new Map<string, Map<number, Row | null>>()
-  private inflight = new Map<string, Map<number, Row | null>>()
+  // Pending writes (write-behind.ts), handed to the committer as one Batch.
+  private readonly changes = new WriteBehindBuffer<Row, Row, Row, number>()
   private pending = 0
   /** flush() callers waiting for the next commit, and for the one being written. */
   private waiters: Waiter[] = []
@@ -114,7 +109,7 @@ export class SqliteStore implements Store {
         const waiters = this.waiters
         this.waiters = []
         try {
-          await committer.write(this.takeBatch())
+          await committer.write(toBatch(this.takeChanges()))
           settle(waiters, null)
         } catch (error) {
           settle(waiters, error as Error)
@@ -128,36 +123,32 @@ export class SqliteStore implements Store {
 
   setRetained(message: StoredMessage): void {
     this.assertOpen()
-    this.retained.set(message.topic, message.payload.length === 0 ? null : codec__retainedParams(message))
+    this.changes.setRetained(message.topic, message.payload.length === 0 ? null : codec__retainedParams(message))
     this.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
-    this.sessions.set(session.clientId, codec__sessionParams(session))
+    this.changes.setSession(session.clientId, codec__sessionParams(session))
     this.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
-    this.sessions.set(clientId, null)
-    this.cascade.add(clientId)
-    // Pending queue/inflight writes of this client happened before the delete: the cascade covers them.
-    this.queue.delete(clientId)
-    this.inflight.delete(clientId)
+    this.changes.deleteSession(clientId)
     this.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
     const row: Row = [record.clientId, record.seq, ...codec__messageParams(record.message), codec__toJson(record.subscriptionIds)]
-    this.clientMap(this.queue, record.clientId).set(record.seq, row)
+    this.changes.setQueued(record.clientId, record.seq, row)
     this.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
-    this.clientMap(this.queue, clientId).set(seq, null)
+    this.changes.setQueued(clientId, seq, null)
     this.touched()
   }
 
@@ -174,13 +165,13 @@ export class SqliteStore implements Store {
       ...message,
       codec__toJson(record.subscriptionIds),
     ]
-    this.clientMap(this.inflight, record.clientId).set(direction * 0x10000 + record.packetId, row)
+    this.changes.setInflight(record.clientId, direction * 0x10000 + record.packetId, row)
     this.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
-    this.clientMap(this.inflight, clientId).set(DIRECTION[direction] * 0x10000 + packetId, null)
+    this.changes.setInflight(clientId, DIRECTION[direction] * 0x10000 + packetId, null)
     this.touched()
   }
 
@@ -199,16 +190,6 @@ export class SqliteStore implements Store {
       this.waiters.push({resolve, reject})
       this.schedule()
     })
-  }
-
-  private clientMap(maps: Map<string, Map<number, Row | null>>, clientId: string): Map<number, Row | null> {
-    let map = maps.get(clientId)
-    if (!map) {
-      map = new Map()
-      maps.set(clientId, map)
-    }
-
-    return map
   }
 
   private touched(): void {
@@ -232,22 +213,10 @@ export class SqliteStore implements Store {
     this.immediate = undefined
   }
 
-  /** Moves everything pending into one Batch and starts over with empty maps. */
-  private takeBatch(): Batch {
-    const batch: Batch = {
-      cascade: [...this.cascade],
-      sessions: [...this.sessions],
-      retained: [...this.retained],
-      queue: split(this.queue),
-      inflight: split(this.inflight),
-    }
-    this.retained = new Map()
-    this.sessions = new Map()
-    this.cascade = new Set()
-    this.queue = new Map()
-    this.inflight = new Map()
+  /** Moves everything pending out of the buffer, to be written as one Batch. */
+  private takeChanges(): Changes {
     this.pending = 0
-    return batch
+    return this.changes.take()
   }
 
   /** Hands what is pending to the committer (one batch at a time); an arrow function for setImmediate/setTimeout. */
@@ -261,23 +230,25 @@ export class SqliteStore implements Store {
       return
     }
 
-    const batch = this.takeBatch()
+    const changes = this.takeChanges()
     this.writingWaiters = this.waiters
     this.waiters = []
     const started = performance.now()
-    this.writing = this.committer!.write(batch).then(
-      () => this.written(started, batch, null),
-      (error: Error) => this.written(started, batch, error),
+    this.writing = this.committer!.write(toBatch(changes)).then(
+      () => this.written(started, changes, null),
+      (error: Error) => this.written(started, changes, error),
     )
   }
 
-  private written(started: number, batch: Batch, error: Error | null): void {
+  private written(started: number, changes: Changes, error: Error | null): void {
     const took = performance.now() - started
     const waiters = this.writingWaiters
     this.writingWaiters = []
     this.writing = null
     if (error) {
-      this.mergeBack(batch)
+      // The batch goes back under what changed since, to be retried with the next commit.
+      this.changes.restore(changes)
+      this.pending += 1
       this.failing = true
       this.stats.failures++
       settle(waiters, error)
@@ -291,28 +262,6 @@ export class SqliteStore implements Store {
     }
 
     if (this.state === 'open' && (this.pending > 0 || this.waiters.length > 0)) this.schedule()
-  }
-
-  /**
-   * A batch that could not be written goes back under what changed since (newer changes to the same key win, and
-   * a session deleted since drops the batch's rows of that client), to be retried with the next commit.
-   */
-  private mergeBack(batch: Batch): void {
-    const deletedSince = new Set(this.cascade)
-    for (const clientId of batch.cascade) this.cascade.add(clientId)
-    for (const [clientId, row] of batch.sessions) if (!this.sessions.has(clientId)) this.sessions.set(clientId, row)
-    for (const [topic, row] of batch.retained) if (!this.retained.has(topic)) this.retained.set(topic, row)
-    const restore = (maps: Map<string, Map<number, Row | null>>, entries: Batch['queue'], key: (row: Row) => number) => {
-      for (const [clientId, upserts, deletes] of entries) {
-        if (deletedSince.has(clientId)) continue
-        const map = this.clientMap(maps, clientId)
-        for (const row of upserts) if (!map.has(key(row))) map.set(key(row), row)
-        for (const k of deletes) if (!map.has(k)) map.set(k, null)
-      }
-    }
-    restore(this.queue, batch.queue, (row) => row[1] as number)
-    restore(this.inflight, batch.inflight, (row) => (row[1] as number) * 0x10000 + (row[2] as number))
-    this.pending += 1
   }
 
   private report(error: Error): void {
@@ -333,15 +282,13 @@ export class SqliteStore implements Store {
   }
 }
 
-function settle(waiters: Waiter[], error: Error | null): void {
-  for (const waiter of waiters) {
-    if (error) waiter.reject(error)
-    else waiter.resolve()
-  }
+/** The committer's form of a batch: the queue and inflight changes split into upserts and deletes. */
+function toBatch(changes: Changes): Batch {
+  return {...changes, queue: split(changes.queue), inflight: split(changes.inflight)}
 }
 
 /** Per client: the rows to upsert and the keys to delete. */
-function split(maps: Map<string, Map<number, Row | null>>): Array<[string, Row[], number[]]> {
+function split(maps: Changes['queue']): Array<[string, Row[], number[]]> {
   const out: Array<[string, Row[], number[]]> = []
   for (const [clientId, rows] of maps) {
     const upserts: Row[] = []
