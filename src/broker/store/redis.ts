@@ -1,7 +1,8 @@
 /**
  * The Redis store (ioredis): the same write-behind group commit as the SQLite store, on a Redis server that several
  * broker nodes can share (docs/cluster.md). Mutations record the value they will write in pending maps keyed like
- * the Redis field they replace (a record changed twice before a commit is written once); a commit sends everything
+ * the Redis field they replace (a record changed twice before a commit is written once; write-behind.ts and
+ * group-commit.ts, shared with the SQLite store); a commit sends everything
  * pending as ONE MULTI/EXEC transaction, pipelined in one round trip, once per event-loop turn (or at once when
  * `maxBatch` mutations are pending). `flush()` resolves after the EXEC that holds every earlier mutation: the
  * write is then applied by Redis (and as durable as the server's own persistence settings make it: with
@@ -32,7 +33,8 @@ import {
 } from './redis-codec.js'
 import {type RedisTarget, redisUrl__parse} from './redis-url.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
-import {type Waiter, WriteBehindBuffer, type WriteBehindChanges, writeBehind__settle as settle} from './write-behind.js'
+import {GroupCommit} from './group-commit.js'
+import {WriteBehindBuffer, type WriteBehindChanges} from './write-behind.js'
 
 export interface RedisStoreOptions {
   /** redis://, rediss:// or redis+sentinel:// (redis-url.ts); default redis://127.0.0.1:6379/0. */
@@ -54,8 +56,6 @@ type Values<K> = Map<K, Buffer | null>
 interface Batch extends WriteBehindChanges<Buffer, string, Buffer, string> {
   commands: Array<(multi: ChainableCommander) => void>
 }
-
-const RETRY_MS = 1000
 
 /** The key names of one cluster name. */
 export class RedisKeys {
@@ -96,7 +96,7 @@ export class RedisStore implements Store {
   /** Called when a commit succeeds after failed ones (Redis is back). */
   onRecovered?: () => void
   /** Commits done, mutations recorded, failed commits, time from sending a batch to its EXEC reply (ms). */
-  readonly stats = {commits: 0, rows: 0, failures: 0, commitMs: 0, maxCommitMs: 0}
+  readonly stats: GroupCommit<Batch>['stats']
 
   private readonly target: RedisTarget
   private readonly options: RedisStoreOptions & {maxBatch: number; connectTimeout: number}
@@ -107,13 +107,8 @@ export class RedisStore implements Store {
   private readonly changes = new WriteBehindBuffer<Buffer, string, Buffer, string>()
   /** Extra commands for the next commit, after the records (the cluster's inbox entries and acks). */
   private commands: Array<(multi: ChainableCommander) => void> = []
-  private pending = 0
-  private waiters: Waiter[] = []
-  private writing: Promise<void> | null = null
-  private writingWaiters: Waiter[] = []
-  private timer?: NodeJS.Timeout
-  private immediate?: NodeJS.Immediate
-  private failing = false
+  /** When the commits run (group-commit.ts): one MULTI/EXEC each. */
+  private readonly commits: GroupCommit<Batch>
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = {maxBatch: 10_000, connectTimeout: 5000, ...options}
@@ -121,6 +116,23 @@ export class RedisStore implements Store {
     this.keys = new RedisKeys(options.clusterName ?? 'mqttkit')
     this.name = `${this.target.label} (cluster ${this.keys.clusterName})`
     this.onError = options.onError
+    this.commits = new GroupCommit<Batch>(
+      {
+        take: () => this.takeBatch(),
+        write: (batch) => this.write(this.redis!, batch),
+        restore: (batch) => this.mergeBack(batch),
+        failure: (error) =>
+          error instanceof StoreError ? error : new StoreError('unavailable', `${this.name}: ${error.message}`, undefined, {cause: error}),
+        // One report per outage: every retry of it fails the same way.
+        failed: (error, first) => {
+          if (first) this.report(error)
+        },
+        recovered: () => this.onRecovered?.(),
+        closedError: () => this.closedError(),
+      },
+      {commitInterval: 0, maxBatch: this.options.maxBatch},
+    )
+    this.stats = this.commits.stats
   }
 
   /** The connection (for the cluster module, which shares it); undefined before open(). */
@@ -136,12 +148,12 @@ export class RedisStore implements Store {
 
   /** Mutations and commands waiting for the next commit (the cluster sheds QoS 0 past a bound). */
   get pendingCount(): number {
-    return this.pending
+    return this.commits.pending
   }
 
   /** True while commits fail (Redis unreachable): the cluster refuses new connections then. */
   get unavailable(): boolean {
-    return this.failing
+    return this.commits.failing
   }
 
   /**
@@ -151,7 +163,7 @@ export class RedisStore implements Store {
   command(add: (multi: ChainableCommander) => void): void {
     this.assertOpen()
     this.commands.push(add)
-    this.touched()
+    this.commits.touched()
   }
 
   /**
@@ -160,10 +172,7 @@ export class RedisStore implements Store {
    * acknowledgement waits for a commit, and the waiters are rejected here.
    */
   discardPending(): void {
-    this.takeBatch()
-    const waiters = this.waiters
-    this.waiters = []
-    settle(waiters, new StoreError('io', `${this.name}: changes discarded, this cluster node was declared dead`))
+    this.commits.discard(new StoreError('io', `${this.name}: changes discarded, this cluster node was declared dead`))
   }
 
   /** A new connection to the same Redis with the same settings (the cluster's blocking stream reader needs its own). */
@@ -183,7 +192,7 @@ export class RedisStore implements Store {
       const snapshot = await this.readSnapshot(redis)
       this.redis = redis
       this.state = 'open'
-      this.failing = false
+      this.commits.start()
       return snapshot
     } catch (error) {
       redis.disconnect()
@@ -198,22 +207,10 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     if (this.state !== 'open') return
-    this.cancelTimers()
     this.state = 'closed'
     const redis = this.redis!
     try {
-      if (this.writing) await this.writing
-      if (this.pending > 0) {
-        const waiters = this.waiters
-        this.waiters = []
-        try {
-          await this.write(redis, this.takeBatch())
-          settle(waiters, null)
-        } catch (error) {
-          settle(waiters, error as Error)
-          throw error
-        }
-      }
+      await this.commits.stop()
     } finally {
       this.redis = undefined
       await redis.quit().catch(() => redis.disconnect())
@@ -225,55 +222,47 @@ export class RedisStore implements Store {
     // A cluster node's $SYS topics describe that node only: they are not shared through Redis.
     if (!this.sessionsAtOpen && message.topic.startsWith('$SYS/')) return
     this.changes.setRetained(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
-    this.touched()
+    this.commits.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
     this.changes.setSession(session.clientId, redisCodec__session(session))
-    this.touched()
+    this.commits.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
     this.changes.deleteSession(clientId)
-    this.touched()
+    this.commits.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
     this.changes.setQueued(record.clientId, record.seq, redisCodec__queued(record))
-    this.touched()
+    this.commits.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
     this.changes.setQueued(clientId, seq, null)
-    this.touched()
+    this.commits.touched()
   }
 
   setInflight(record: InflightRecord): void {
     this.assertOpen()
     this.changes.setInflight(record.clientId, redisCodec__inflightField(record.direction, record.packetId), redisCodec__inflight(record))
-    this.touched()
+    this.commits.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
     this.changes.setInflight(clientId, redisCodec__inflightField(direction, packetId), null)
-    this.touched()
+    this.commits.touched()
   }
 
   flush(): Promise<void> {
-    if (this.state !== 'open') return this.pending === 0 ? Promise.resolve() : Promise.reject(this.closedError())
-    if (this.pending === 0) {
-      if (!this.writing) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => this.writingWaiters.push({resolve, reject}))
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({resolve, reject})
-      this.schedule()
-    })
+    return this.commits.flush()
   }
 
   /** One client's session, queue and inflight records as Redis holds them now (a cluster node resuming it). */
@@ -369,30 +358,9 @@ export class RedisStore implements Store {
     return snapshot
   }
 
-  private touched(): void {
-    this.pending++
-    this.stats.rows++
-    if (this.pending >= this.options.maxBatch && !this.failing) this.commit()
-    else this.schedule()
-  }
-
-  private schedule(): void {
-    if (this.timer || this.immediate || this.writing) return
-    if (this.failing) this.timer = setTimeout(this.commit, RETRY_MS)
-    else this.immediate = setImmediate(this.commit)
-  }
-
-  private cancelTimers(): void {
-    if (this.timer) clearTimeout(this.timer)
-    if (this.immediate) clearImmediate(this.immediate)
-    this.timer = undefined
-    this.immediate = undefined
-  }
-
   private takeBatch(): Batch {
     const batch: Batch = {...this.changes.take(), commands: this.commands}
     this.commands = []
-    this.pending = 0
     return batch
   }
 
@@ -429,56 +397,11 @@ export class RedisStore implements Store {
     for (const [error] of replies) if (error) throw new StoreError('io', `${this.name}: ${error.message}`, undefined, {cause: error})
   }
 
-  private readonly commit = (): void => {
-    this.cancelTimers()
-    if (this.state !== 'open' || this.writing) return
-    if (this.pending === 0) {
-      const waiters = this.waiters
-      this.waiters = []
-      settle(waiters, null)
-      return
-    }
-    const batch = this.takeBatch()
-    this.writingWaiters = this.waiters
-    this.waiters = []
-    const started = performance.now()
-    this.writing = this.write(this.redis!, batch).then(
-      () => this.written(started, batch, null),
-      (error: Error) => this.written(started, batch, error),
-    )
-  }
-
-  private written(started: number, batch: Batch, error: Error | null): void {
-    const took = performance.now() - started
-    const waiters = this.writingWaiters
-    this.writingWaiters = []
-    this.writing = null
-    if (error) {
-      this.mergeBack(batch)
-      const first = !this.failing
-      this.failing = true
-      this.stats.failures++
-      const failure = error instanceof StoreError ? error : new StoreError('unavailable', `${this.name}: ${error.message}`, undefined, {cause: error})
-      settle(waiters, failure)
-      if (first) this.report(failure)
-    } else {
-      const recovered = this.failing
-      this.failing = false
-      this.stats.commits++
-      this.stats.commitMs += took
-      if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took
-      settle(waiters, null)
-      if (recovered) this.onRecovered?.()
-    }
-    if (this.state === 'open' && (this.pending > 0 || this.waiters.length > 0)) this.schedule()
-  }
-
   /** A batch that could not be written goes back under what changed since (newer changes to the same key win). */
   private mergeBack(batch: Batch): void {
     this.changes.restore(batch)
     // The batch's commands were recorded before the ones added since: they stay first.
     this.commands = [...batch.commands, ...this.commands]
-    this.pending += 1
   }
 
   private report(error: Error): void {

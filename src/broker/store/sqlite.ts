@@ -5,7 +5,8 @@
  * (so a record changed twice before a commit is written once); a commit writes everything pending in ONE
  * transaction, once per event-loop turn (or every `commitInterval` ms, or at once when `maxBatch` mutations are
  * pending). `flush()` resolves after the commit that holds every earlier mutation, so the broker can acknowledge
- * a whole burst of QoS 1/2 PUBLISH packets with one write. See sqlite-open.ts for why a commit survives `kill -9`.
+ * a whole burst of QoS 1/2 PUBLISH packets with one write (the pending maps are write-behind.ts, the scheduling of
+ * commits group-commit.ts; both shared with the Redis store). See sqlite-open.ts for why a commit survives `kill -9`.
  *
  * Commits run one at a time on the store's worker thread (sqlite-commit.ts); while one is being written the next
  * batch gathers, so batches grow with the load by themselves.
@@ -21,7 +22,8 @@ import {type Committer, MainThreadCommitter, WorkerCommitter} from './sqlite-com
 import {open__decode} from './sqlite-open.js'
 import type {Batch, Row} from './sqlite-write.js'
 import type {InflightRecord, QueuedRecord, SessionRecord, Store, StoreSnapshot, StoredMessage} from './store.js'
-import {type Waiter, WriteBehindBuffer, type WriteBehindChanges, writeBehind__settle as settle} from './write-behind.js'
+import {GroupCommit} from './group-commit.js'
+import {WriteBehindBuffer, type WriteBehindChanges} from './write-behind.js'
 
 export interface SqliteStoreOptions {
   /** Milliseconds between group commits; 0 (default) commits once per event-loop turn. */
@@ -45,8 +47,6 @@ export interface SqliteStoreOptions {
 /** Rows keyed like the tables' primary keys; an inflight row's key is direction * 0x10000 + packet id. */
 type Changes = WriteBehindChanges<Row, Row, Row, number>
 
-const RETRY_MS = 1000
-
 export class SqliteStore implements Store {
   readonly name: string
   readonly path: string
@@ -55,7 +55,7 @@ export class SqliteStore implements Store {
    * Counters for monitoring and benchmarks: group commits done, mutations recorded, failed commits, time from
    * handing a batch over to its commit (total and longest, ms).
    */
-  readonly stats = {commits: 0, rows: 0, failures: 0, commitMs: 0, maxCommitMs: 0}
+  readonly stats: GroupCommit<Changes>['stats']
 
   private readonly options: Required<Pick<SqliteStoreOptions, 'commitInterval' | 'maxBatch' | 'synchronous' | 'verify'>> &
     SqliteStoreOptions
@@ -64,20 +64,25 @@ export class SqliteStore implements Store {
 
   // Pending writes (write-behind.ts), handed to the committer as one Batch.
   private readonly changes = new WriteBehindBuffer<Row, Row, Row, number>()
-  private pending = 0
-  /** flush() callers waiting for the next commit, and for the one being written. */
-  private waiters: Waiter[] = []
-  private writing: Promise<void> | null = null
-  private writingWaiters: Waiter[] = []
-  private timer?: NodeJS.Timeout
-  private immediate?: NodeJS.Immediate
-  private failing = false
+  /** When the commits run (group-commit.ts); the SQLite side is the committer's. */
+  private readonly commits: GroupCommit<Changes>
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = resolve(path)
     this.name = `sqlite:${this.path}`
     this.options = {commitInterval: 0, maxBatch: 10_000, synchronous: 'normal', verify: true, ...options}
     this.onError = options.onError
+    this.commits = new GroupCommit<Changes>(
+      {
+        take: () => this.changes.take(),
+        write: (changes) => this.committer!.write(toBatch(changes)),
+        restore: (changes) => this.changes.restore(changes),
+        failed: (error) => this.report(error),
+        closedError: () => this.closedError(),
+      },
+      this.options,
+    )
+    this.stats = this.commits.stats
   }
 
   async open(): Promise<StoreSnapshot> {
@@ -93,30 +98,18 @@ export class SqliteStore implements Store {
     const rows = await committer.open()
     this.committer = committer
     this.state = 'open'
-    this.failing = false
+    this.commits.start()
     return open__decode(rows)
   }
 
   async close(): Promise<void> {
     if (this.state !== 'open') return
-    this.cancelTimers()
     this.state = 'closed'
     const committer = this.committer!
-    this.committer = undefined
     try {
-      if (this.writing) await this.writing
-      if (this.pending > 0) {
-        const waiters = this.waiters
-        this.waiters = []
-        try {
-          await committer.write(toBatch(this.takeChanges()))
-          settle(waiters, null)
-        } catch (error) {
-          settle(waiters, error as Error)
-          throw error
-        }
-      }
+      await this.commits.stop()
     } finally {
+      this.committer = undefined
       await committer.close()
     }
   }
@@ -124,32 +117,32 @@ export class SqliteStore implements Store {
   setRetained(message: StoredMessage): void {
     this.assertOpen()
     this.changes.setRetained(message.topic, message.payload.length === 0 ? null : codec__retainedParams(message))
-    this.touched()
+    this.commits.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
     this.changes.setSession(session.clientId, codec__sessionParams(session))
-    this.touched()
+    this.commits.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
     this.changes.deleteSession(clientId)
-    this.touched()
+    this.commits.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
     const row: Row = [record.clientId, record.seq, ...codec__messageParams(record.message), codec__toJson(record.subscriptionIds)]
     this.changes.setQueued(record.clientId, record.seq, row)
-    this.touched()
+    this.commits.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
     this.changes.setQueued(clientId, seq, null)
-    this.touched()
+    this.commits.touched()
   }
 
   setInflight(record: InflightRecord): void {
@@ -166,102 +159,17 @@ export class SqliteStore implements Store {
       codec__toJson(record.subscriptionIds),
     ]
     this.changes.setInflight(record.clientId, direction * 0x10000 + record.packetId, row)
-    this.touched()
+    this.commits.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
     this.changes.setInflight(clientId, DIRECTION[direction] * 0x10000 + packetId, null)
-    this.touched()
+    this.commits.touched()
   }
 
   flush(): Promise<void> {
-    if (this.state !== 'open') {
-      return this.pending === 0 ? Promise.resolve() : Promise.reject(this.closedError())
-    }
-
-    if (this.pending === 0) {
-      if (!this.writing) return Promise.resolve()
-      // Nothing new: what this caller waits for is the batch being written.
-      return new Promise<void>((resolve, reject) => this.writingWaiters.push({resolve, reject}))
-    }
-
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({resolve, reject})
-      this.schedule()
-    })
-  }
-
-  private touched(): void {
-    this.pending++
-    this.stats.rows++
-    if (this.pending >= this.options.maxBatch && !this.failing) this.commit()
-    else this.schedule()
-  }
-
-  private schedule(): void {
-    if (this.timer || this.immediate || this.writing) return
-    if (this.failing) this.timer = setTimeout(this.commit, RETRY_MS)
-    else if (this.options.commitInterval > 0) this.timer = setTimeout(this.commit, this.options.commitInterval)
-    else this.immediate = setImmediate(this.commit)
-  }
-
-  private cancelTimers(): void {
-    if (this.timer) clearTimeout(this.timer)
-    if (this.immediate) clearImmediate(this.immediate)
-    this.timer = undefined
-    this.immediate = undefined
-  }
-
-  /** Moves everything pending out of the buffer, to be written as one Batch. */
-  private takeChanges(): Changes {
-    this.pending = 0
-    return this.changes.take()
-  }
-
-  /** Hands what is pending to the committer (one batch at a time); an arrow function for setImmediate/setTimeout. */
-  private readonly commit = (): void => {
-    this.cancelTimers()
-    if (this.state !== 'open' || this.writing) return
-    if (this.pending === 0) {
-      const waiters = this.waiters
-      this.waiters = []
-      settle(waiters, null)
-      return
-    }
-
-    const changes = this.takeChanges()
-    this.writingWaiters = this.waiters
-    this.waiters = []
-    const started = performance.now()
-    this.writing = this.committer!.write(toBatch(changes)).then(
-      () => this.written(started, changes, null),
-      (error: Error) => this.written(started, changes, error),
-    )
-  }
-
-  private written(started: number, changes: Changes, error: Error | null): void {
-    const took = performance.now() - started
-    const waiters = this.writingWaiters
-    this.writingWaiters = []
-    this.writing = null
-    if (error) {
-      // The batch goes back under what changed since, to be retried with the next commit.
-      this.changes.restore(changes)
-      this.pending += 1
-      this.failing = true
-      this.stats.failures++
-      settle(waiters, error)
-      this.report(error)
-    } else {
-      this.failing = false
-      this.stats.commits++
-      this.stats.commitMs += took
-      if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took
-      settle(waiters, null)
-    }
-
-    if (this.state === 'open' && (this.pending > 0 || this.waiters.length > 0)) this.schedule()
+    return this.commits.flush()
   }
 
   private report(error: Error): void {

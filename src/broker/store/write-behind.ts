@@ -1,8 +1,9 @@
 /**
  * The buffer of pending changes that the SQLite and Redis stores share (write-behind group commit): each mutation
  * records the value it will write under the key it replaces, so a record changed twice before a commit is written
- * once. The stores keep their own encoding (the value types) and their own commit; this module only keeps what is
- * pending, hands it over as one batch (take) and puts back a batch that could not be written (restore).
+ * once. The stores keep their own encoding (the value types) and their own write; this module only keeps what is
+ * pending, hands it over as one batch (take) and puts back a batch that could not be written (restore). When the
+ * commits run is group-commit.ts.
  *
  * A null value means "delete". Deleting a session also drops that client's queue and inflight records as a
  * cascade, which a commit applies before everything else of its batch.
@@ -19,12 +20,6 @@ export interface WriteBehindChanges<R, S, V, IK> {
   retained: Array<[string, R | null]>
   queue: Array<[string, Map<number, V | null>]>
   inflight: Array<[string, Map<IK, V | null>]>
-}
-
-/** A flush() caller waiting for a commit. */
-export interface Waiter {
-  resolve: () => void
-  reject: (error: Error) => void
 }
 
 /**
@@ -97,14 +92,6 @@ export class WriteBehindBuffer<R, S, V, IK> {
     }
     restore(this.queue, changes.queue)
     restore(this.inflight, changes.inflight)
-  }
-}
-
-/** Resolves (error null) or rejects every waiter of one commit. */
-export function writeBehind__settle(waiters: Waiter[], error: Error | null): void {
-  for (const waiter of waiters) {
-    if (error) waiter.reject(error)
-    else waiter.resolve()
   }
 }
 
