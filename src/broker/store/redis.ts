@@ -104,7 +104,7 @@ export class RedisStore implements Store {
   private state: 'new' | 'open' | 'closed' = 'new'
 
   /** Pending records (write-behind.ts). */
-  private readonly changes = new WriteBehindBuffer<Buffer, string, Buffer, string>()
+  private readonly changes = new WriteBehindBuffer<Buffer, string, Buffer, string>(() => this.commits.touched())
   /** Extra commands for the next commit, after the records (the cluster's inbox entries and acks). */
   private commands: Array<(multi: ChainableCommander) => void> = []
   /** When the commits run (group-commit.ts): one MULTI/EXEC each. */
@@ -222,43 +222,36 @@ export class RedisStore implements Store {
     // A cluster node's $SYS topics describe that node only: they are not shared through Redis.
     if (!this.sessionsAtOpen && message.topic.startsWith('$SYS/')) return
     this.changes.setRetained(message.topic, message.payload.length === 0 ? null : redisCodec__message(message))
-    this.commits.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
     this.changes.setSession(session.clientId, redisCodec__session(session))
-    this.commits.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
     this.changes.deleteSession(clientId)
-    this.commits.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
     this.changes.setQueued(record.clientId, record.seq, redisCodec__queued(record))
-    this.commits.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
     this.changes.setQueued(clientId, seq, null)
-    this.commits.touched()
   }
 
   setInflight(record: InflightRecord): void {
     this.assertOpen()
     this.changes.setInflight(record.clientId, redisCodec__inflightField(record.direction, record.packetId), redisCodec__inflight(record))
-    this.commits.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
     this.changes.setInflight(clientId, redisCodec__inflightField(direction, packetId), null)
-    this.commits.touched()
   }
 
   flush(): Promise<void> {

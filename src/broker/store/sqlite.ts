@@ -63,7 +63,7 @@ export class SqliteStore implements Store {
   private state: 'new' | 'open' | 'closed' = 'new'
 
   // Pending writes (write-behind.ts), handed to the committer as one Batch.
-  private readonly changes = new WriteBehindBuffer<Row, Row, Row, number>()
+  private readonly changes = new WriteBehindBuffer<Row, Row, Row, number>(() => this.commits.touched())
   /** When the commits run (group-commit.ts); the SQLite side is the committer's. */
   private readonly commits: GroupCommit<Changes>
 
@@ -117,32 +117,27 @@ export class SqliteStore implements Store {
   setRetained(message: StoredMessage): void {
     this.assertOpen()
     this.changes.setRetained(message.topic, message.payload.length === 0 ? null : codec__retainedParams(message))
-    this.commits.touched()
   }
 
   saveSession(session: SessionRecord): void {
     this.assertOpen()
     this.changes.setSession(session.clientId, codec__sessionParams(session))
-    this.commits.touched()
   }
 
   deleteSession(clientId: string): void {
     this.assertOpen()
     this.changes.deleteSession(clientId)
-    this.commits.touched()
   }
 
   enqueue(record: QueuedRecord): void {
     this.assertOpen()
     const row: Row = [record.clientId, record.seq, ...codec__messageParams(record.message), codec__toJson(record.subscriptionIds)]
     this.changes.setQueued(record.clientId, record.seq, row)
-    this.commits.touched()
   }
 
   dequeue(clientId: string, seq: number): void {
     this.assertOpen()
     this.changes.setQueued(clientId, seq, null)
-    this.commits.touched()
   }
 
   setInflight(record: InflightRecord): void {
@@ -159,13 +154,11 @@ export class SqliteStore implements Store {
       codec__toJson(record.subscriptionIds),
     ]
     this.changes.setInflight(record.clientId, direction * 0x10000 + record.packetId, row)
-    this.commits.touched()
   }
 
   deleteInflight(clientId: string, direction: InflightRecord['direction'], packetId: number): void {
     this.assertOpen()
     this.changes.setInflight(clientId, DIRECTION[direction] * 0x10000 + packetId, null)
-    this.commits.touched()
   }
 
   flush(): Promise<void> {

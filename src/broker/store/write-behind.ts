@@ -33,12 +33,17 @@ export class WriteBehindBuffer<R, S, V, IK> {
   private queue: ClientChanges<number, V> = new Map()
   private inflight: ClientChanges<IK, V> = new Map()
 
+  /** `recorded` hears every change (the group commit counts it and schedules the next commit). */
+  constructor(private readonly recorded: () => void) {}
+
   setRetained(topic: string, value: R | null): void {
     this.retained.set(topic, value)
+    this.recorded()
   }
 
   setSession(clientId: string, value: S): void {
     this.sessions.set(clientId, value)
+    this.recorded()
   }
 
   deleteSession(clientId: string): void {
@@ -47,14 +52,17 @@ export class WriteBehindBuffer<R, S, V, IK> {
     // Pending queue/inflight writes of this client happened before the delete: the cascade covers them.
     this.queue.delete(clientId)
     this.inflight.delete(clientId)
+    this.recorded()
   }
 
   setQueued(clientId: string, seq: number, value: V | null): void {
     writeBehind__clientMap(this.queue, clientId).set(seq, value)
+    this.recorded()
   }
 
   setInflight(clientId: string, key: IK, value: V | null): void {
     writeBehind__clientMap(this.inflight, clientId).set(key, value)
+    this.recorded()
   }
 
   /** Moves everything pending into one batch and starts over with empty maps. */
