@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import {Broker} from '../../src/broker/broker.js'
 import {BridgeManager, bridge__checkList} from '../../src/broker/bridge/index.js'
-import {MOSQUITTO, brokers__freePort} from '../helpers/brokers.js'
+import {MOSQUITTO, brokers__freePort, brokers__waitForPort} from '../helpers/brokers.js'
 import {mqttjs__connect} from '../helpers/mqttjs.js'
 import {requireProgram} from '../helpers/system.js'
 
@@ -58,23 +58,6 @@ export interface Mosquitto {
   log(): string
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
-    await sleep(25)
-  }
-}
-
 /** A mosquitto with persistence in a temporary directory and `extra` lines (bridge sections…). */
 export async function bridge__mosquitto(extra: string[] = [], port?: number): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'mqttkit-bridge-mosq-'))
@@ -95,7 +78,7 @@ export async function bridge__mosquitto(extra: string[] = [], port?: number): Pr
       child = c
       c.stdout!.setEncoding('utf8').on('data', (s: string) => (log += s))
       c.stderr!.setEncoding('utf8').on('data', (s: string) => (log += s))
-      await waitForPort(p, 5000).catch((error: unknown) => {
+      await brokers__waitForPort(p, 5000).catch((error: unknown) => {
         throw new Error(`mosquitto did not start: ${String(error)}\n${log}`)
       })
     },

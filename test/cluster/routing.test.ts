@@ -2,35 +2,11 @@
  * Three cluster nodes on one real redis-server: a PUBLISH on any node reaches the matching subscribers on the
  * others (QoS 0, 1, 2; wildcards; retained), and only the nodes whose subscriptions match receive it.
  */
-import {existsSync} from 'node:fs'
 import mqtt, {type MqttClient} from 'mqtt'
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {type TestNode, cluster__nodes, cluster__routes, cluster__stopAll} from '../helpers/cluster.js'
-import {REDIS_SERVER, type RunningRedis, redis__cleanup, redis__start, requireRedis} from '../helpers/redis.js'
+import {describe, expect, it} from 'vitest'
+import {cluster__routes, cluster__suite} from '../helpers/cluster.js'
 
-let redis: RunningRedis | undefined
-let nodes: TestNode[] = []
-const clients: MqttClient[] = []
-
-beforeAll(async () => {
-  if (!existsSync(REDIS_SERVER)) return
-  redis = await redis__start()
-  nodes = await cluster__nodes(redis.url, 3)
-})
-beforeEach((ctx) => {
-  requireRedis(ctx)
-})
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.endAsync(true)))
-  await cluster__stopAll()
-  await redis__cleanup()
-})
-
-async function client(node: TestNode, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(node.url, {reconnectPeriod: 0, ...options})
-  clients.push(c)
-  return c
-}
+const {nodes, client} = cluster__suite(3)
 
 function collect(c: MqttClient): Array<{topic: string; payload: string; qos: number; retain: boolean}> {
   const got: Array<{topic: string; payload: string; qos: number; retain: boolean}> = []

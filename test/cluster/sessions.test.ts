@@ -3,35 +3,11 @@
  * its queue, a client id connecting to the nodes in turn is taken over each time (exactly one connection
  * survives), and a shared subscription with members on all nodes gives each message to exactly one member.
  */
-import {existsSync} from 'node:fs'
 import mqtt, {type MqttClient} from 'mqtt'
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {type TestNode, cluster__nodes, cluster__routes, cluster__stopAll} from '../helpers/cluster.js'
-import {REDIS_SERVER, type RunningRedis, redis__cleanup, redis__start, requireRedis} from '../helpers/redis.js'
+import {describe, expect, it} from 'vitest'
+import {cluster__routes, cluster__suite} from '../helpers/cluster.js'
 
-let redis: RunningRedis | undefined
-let nodes: TestNode[] = []
-const clients: MqttClient[] = []
-
-beforeAll(async () => {
-  if (!existsSync(REDIS_SERVER)) return
-  redis = await redis__start()
-  nodes = await cluster__nodes(redis.url, 3)
-})
-beforeEach((ctx) => {
-  requireRedis(ctx)
-})
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.endAsync(true)))
-  await cluster__stopAll()
-  await redis__cleanup()
-})
-
-async function client(node: TestNode, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(node.url, {reconnectPeriod: 0, ...options})
-  clients.push(c)
-  return c
-}
+const {nodes, clients, client} = cluster__suite(3)
 
 async function until(what: () => boolean, ms = 8000): Promise<void> {
   const deadline = Date.now() + ms

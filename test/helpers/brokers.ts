@@ -46,7 +46,8 @@ export function brokers__freePort(): Promise<number> {
   })
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`; rejects after `timeoutMs`. */
+export async function brokers__waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -92,7 +93,7 @@ export async function brokers__startMosquitto(extra: string[] = []): Promise<Run
   }
   running.add(broker)
   try {
-    await waitForPort(port, 5000)
+    await brokers__waitForPort(port, 5000)
   } catch (error) {
     await broker.stop()
     throw new Error(`mosquitto did not start: ${String(error)}\n${stderr}`)
